@@ -1,0 +1,3 @@
+from easytrain.cli import main
+
+main()

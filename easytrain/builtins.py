@@ -1,0 +1,25 @@
+"""Everything easytrain ships, registered by name. The one list: help, schema and runs derive from it."""
+
+from __future__ import annotations
+
+from easytrain.config.data import BuiltinData, TableData
+from easytrain.config.evaluate import EvaluateConfig
+from easytrain.config.export import ExportConfig
+from easytrain.config.model import CNNConfig, MLPConfig
+from easytrain.config.preprocess import PreprocessConfig
+from easytrain.config.train import TrainConfig
+from easytrain.metrics import CATALOG
+from easytrain.registry import Registry
+
+
+def register_builtins(registry: Registry) -> None:
+    registry.add("data", "builtin", "easytrain.data.builtin:load", BuiltinData)
+    registry.add("data", "table", "easytrain.data.table:load", TableData)
+    registry.add("preprocess", "default", "easytrain.stages.preprocess:PreprocessStage", PreprocessConfig)
+    registry.add("model", "mlp", "easytrain.models.mlp:build", MLPConfig)
+    registry.add("model", "cnn", "easytrain.models.cnn:build", CNNConfig)
+    registry.add("train", "default", "easytrain.stages.train:TrainStage", TrainConfig)
+    registry.add("evaluate", "default", "easytrain.stages.evaluate:EvaluateStage", EvaluateConfig)
+    registry.add("export", "default", "easytrain.stages.export:ExportStage", ExportConfig)
+    for name, info in CATALOG.items():
+        registry.add("metric", name, f"easytrain.metrics.compute:{name}", info=info)

@@ -1,0 +1,138 @@
+"""Turn pydantic's validation errors into located, human problems."""
+
+from __future__ import annotations
+
+import types
+from typing import Annotated, Any, Union, get_args, get_origin
+
+from pydantic import BaseModel, ValidationError
+
+from easytrain.config.yamlpos import Path_, Positions, dotted
+from easytrain.errors import Problem
+from easytrain.registry import suggest
+
+_TYPE_WORDS = {
+    "int": "a whole number",
+    "float": "a number",
+    "bool": "true or false",
+    "string": "text",
+    "list": "a list",
+    "dict": "a mapping of keys to values",
+    "model": "a mapping of keys to values",
+}
+
+
+def _got(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _expand(annotation: Any) -> list[Any]:
+    """Flatten Annotated/Union/Optional into their member types."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _expand(get_args(annotation)[0])
+    if origin in (Union, types.UnionType):
+        return [member for arg in get_args(annotation) for member in _expand(arg)]
+    return [annotation]
+
+
+def _is_model(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _tags(model: type[BaseModel]) -> set[Any]:
+    tags = {model.model_fields[key].default for key in ("type", "source") if key in model.model_fields}
+    return tags | {getattr(model, "union_tag", None)}
+
+
+def models_at(root: type[BaseModel], loc: Path_) -> list[type[BaseModel]]:
+    """Every model class that can stand at `loc` (pydantic's loc, union tags included)."""
+    current: list[Any] = [root]
+    for part in loc:
+        following: list[Any] = []
+        for annotation in current:
+            for member in _expand(annotation):
+                origin = get_origin(member)
+                if _is_model(member):
+                    if part in member.model_fields:
+                        following.append(member.model_fields[part].annotation)
+                    if part in _tags(member):
+                        following.append(member)
+                elif origin is list and isinstance(part, int):
+                    following.append(get_args(member)[0])
+                elif origin is dict and isinstance(part, str):
+                    following.append(get_args(member)[1])
+        if not following:  # a union tag we do not know: stay where we are
+            following = current
+        current = following
+    return [m for a in current for m in _expand(a) if _is_model(m)]
+
+
+def data_path(data: Any, loc: Path_) -> Path_:
+    """pydantic's loc without the union tags it inserts, i.e. the path in the user's data."""
+    path: list[str | int] = []
+    node = data
+    for index, part in enumerate(loc):
+        if part == "[key]":  # pydantic's marker for an error in a mapping's key
+            continue
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+            node = node[part]
+        elif index < len(loc) - 1 and isinstance(part, str):
+            continue  # a tag such as 'cnn' or 'conv'
+        else:
+            node = None
+        path.append(part)
+    return tuple(path)
+
+
+def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]:
+    kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
+    if kind == "extra_forbidden":
+        allowed = sorted({name for m in models_at(root, error["loc"][:-1]) for name in m.model_fields})
+        return f"unknown key '{loc[-1]}'{suggest(str(loc[-1]), allowed)}", loc
+    if kind == "missing":
+        return f"missing required key '{loc[-1]}'", loc
+    if kind in ("union_tag_invalid", "union_tag_not_found"):
+        expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+        expected = [t for t in expected if t and t != "import-path"]
+        key = "source" if loc and loc[0] == "data" else "type"
+        tag = ctx.get("tag", "")
+        what = f"data source '{tag}'" if key == "source" else f"{loc[-1] if loc else ''} type '{tag}'"
+        if loc and loc[0] == "model" and "layers" in loc:
+            what, key = f"layer '{tag}'", ""
+        path = (*loc, key) if key else loc
+        return f"unknown {what}{suggest(tag, expected)}; choose from: {', '.join(expected)}", path
+    if kind == "literal_error":
+        expected = [e.strip().strip("'") for e in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
+        return f"expected one of {', '.join(expected)}, got {_got(value)}{suggest(str(value), expected)}", loc
+    if kind.endswith(("_type", "_parsing")) and kind.split("_")[0] in _TYPE_WORDS:
+        return f"expected {_TYPE_WORDS[kind.split('_')[0]]}, got {_got(value)}", loc
+    if kind == "model_attributes_type" or kind == "model_type":
+        return f"expected a mapping of keys to values, got {_got(value)}", loc
+    if kind in ("value_error", "assertion_error"):
+        return str(ctx.get("error", error["msg"])), loc
+    message = error["msg"]
+    message = message[0].lower() + message[1:] if message else message
+    message = message.replace("input should", "must").replace("Input should", "must")
+    return f"{message}, got {_got(value)}", loc
+
+
+def to_problems(
+    exc: ValidationError, data: Any, positions: Positions, root: type[BaseModel]
+) -> list[Problem]:
+    problems: list[Problem] = []
+    for error in exc.errors(include_url=False):
+        loc = data_path(data, tuple(error["loc"]))
+        message, key_path = _message(error, root, loc)
+        problems.append(Problem(message, key=dotted(key_path), where=positions.nearest(key_path)))
+    return sorted(set(problems), key=lambda p: _line_order(p.where))
+
+
+def _line_order(where: str) -> tuple[int, int, str]:
+    parts = where.rsplit(":", 2)
+    if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
+        return int(parts[1]), int(parts[2]), where
+    return 1 << 30, 0, where

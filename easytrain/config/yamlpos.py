@@ -1,0 +1,159 @@
+"""YAML loading that remembers where every key and value came from.
+
+We compose the YAML into nodes with PyYAML's safe loader and build plain Python values ourselves,
+so that we can (a) record a "file:line:col" for every dotted key, (b) refuse duplicate keys and
+non-standard tags such as ``!!python/object``, and (c) bound alias expansion ("billion laughs").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from easytrain.errors import Problem, RecipeError
+
+Path_ = tuple[str | int, ...]
+
+MAX_NODES = 200_000  # values after alias expansion; real recipes have a few hundred
+_STANDARD_TAGS = {
+    "tag:yaml.org,2002:" + name
+    for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
+}
+
+
+class Positions(dict[Path_, str]):
+    """Dotted path → "file:line:col" (or an override's text). Looks up the nearest ancestor."""
+
+    def nearest(self, path: Path_) -> str:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self:
+                return self[path[:end]]
+        return ""
+
+
+def dotted(path: Path_) -> str:
+    return ".".join(str(p) for p in path)
+
+
+class _Builder:
+    def __init__(self, label: str):
+        self.label = label
+        self.positions = Positions()
+        self.problems: list[Problem] = []
+        self.count = 0
+        self._scalars = yaml.SafeLoader("")  # only its scalar constructors are used
+
+    def where(self, node: yaml.Node) -> str:
+        return f"{self.label}:{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+    def build(self, node: yaml.Node, path: Path_) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise RecipeError(
+                Problem(
+                    f"the recipe expands to more than {MAX_NODES:,} values "
+                    "(an alias bomb?); refusing to read it",
+                    where=self.label,
+                )
+            )
+        self.positions.setdefault(path, self.where(node))
+        if node.tag not in _STANDARD_TAGS:
+            self.problems.append(
+                Problem(
+                    f"YAML tag '{node.tag}' is not allowed: a recipe holds plain data and "
+                    "cannot construct Python objects",
+                    key=dotted(path),
+                    where=self.where(node),
+                )
+            )
+            return None
+        if isinstance(node, yaml.MappingNode):
+            return self._mapping(node, path)
+        if isinstance(node, yaml.SequenceNode):
+            return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
+        return self._scalars.construct_object(node)
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
+        result: dict[Any, Any] = {}
+        merged: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for source in sources:
+                    value = self.build(source, path)
+                    if isinstance(value, dict):
+                        merged = {**value, **merged}
+                continue
+            if not isinstance(key_node, yaml.ScalarNode):
+                self.problems.append(
+                    Problem("a key must be a plain word, not a list or mapping",
+                            key=dotted(path), where=self.where(key_node))
+                )
+                continue
+            key = self._scalars.construct_object(key_node) if key_node.tag in _STANDARD_TAGS else key_node.value
+            if key in result:
+                self.problems.append(
+                    Problem(f"duplicate key '{key}' (first at line {self._first_line(node, key)})",
+                            key=dotted((*path, key)), where=self.where(key_node))
+                )
+                continue
+            self.positions[(*path, key)] = self.where(key_node)
+            result[key] = self.build(value_node, (*path, key))
+        return {**merged, **result}
+
+    @staticmethod
+    def _first_line(node: yaml.MappingNode, key: Any) -> int:
+        for key_node, _ in node.value:
+            if key_node.value == key:
+                return key_node.start_mark.line + 1
+        return 0
+
+
+def load_text(text: str, label: str) -> tuple[Any, Positions]:
+    """Parse YAML text into plain data and the position of every path in it."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
+        reason = " ".join(filter(None, [exc.context, exc.problem]))
+        raise RecipeError(Problem(f"YAML syntax error: {reason}", where=where)) from None
+    except yaml.YAMLError as exc:
+        raise RecipeError(Problem(f"YAML error: {exc}", where=label)) from None
+    if node is None:
+        return None, Positions()
+    builder = _Builder(label)
+    try:
+        data = builder.build(node, ())
+    except RecursionError:
+        raise RecipeError(Problem("the recipe is nested too deeply", where=label)) from None
+    if builder.problems:
+        raise RecipeError(builder.problems)
+    return data, builder.positions
+
+
+def read_text(path: Path) -> str:
+    """Read a recipe file as UTF-8, pointing at the first byte that is not."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise RecipeError(Problem("no such recipe file", where=str(path))) from None
+    except IsADirectoryError:
+        raise RecipeError(Problem("this is a folder, not a recipe file", where=str(path))) from None
+    except OSError as exc:
+        raise RecipeError(Problem(f"cannot read the recipe: {exc.strerror}", where=str(path))) from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise RecipeError(
+            Problem(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                    where=f"{path}:{line}:{column}")
+        ) from None
+
+
+def load_file(path: Path) -> tuple[Any, Positions]:
+    return load_text(read_text(path), str(path))

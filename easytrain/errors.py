@@ -1,0 +1,63 @@
+"""Exceptions that the CLI maps to exit codes, and the codes themselves."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    RUN_FAILED = 1  # data error, NaN loss, out of memory …
+    BAD_RECIPE = 2  # bad recipe or usage
+    GATE_FAILED = 3  # a quality gate failed
+    INTERRUPTED = 130  # Ctrl-C; a resumable checkpoint was written
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a recipe, located as precisely as we can."""
+
+    message: str
+    key: str = ""  # dotted path, e.g. "train.optimizer.lr"
+    where: str = ""  # "recipe.yaml:14:5" or "override train.epochs=x"
+
+    def __str__(self) -> str:
+        head = " ".join(part for part in (self.where, self.key and f"{self.key}:") if part)
+        return f"{head} {self.message}" if head else self.message
+
+
+class EasytrainError(Exception):
+    exit_code: ExitCode = ExitCode.RUN_FAILED
+
+
+class RecipeError(EasytrainError):
+    """A recipe (or the command line) is wrong. Carries every problem found, not just the first."""
+
+    exit_code = ExitCode.BAD_RECIPE
+
+    def __init__(self, problems: list[Problem] | Problem | str):
+        if isinstance(problems, str):
+            problems = [Problem(problems)]
+        elif isinstance(problems, Problem):
+            problems = [problems]
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class RunFailed(EasytrainError):
+    """The run started but could not finish: bad data, NaN loss, out of memory …"""
+
+    exit_code = ExitCode.RUN_FAILED
+
+
+class GateFailed(EasytrainError):
+    """The model trained, but a quality gate was missed."""
+
+    exit_code = ExitCode.GATE_FAILED
+
+
+class Interrupted(EasytrainError):
+    """The user pressed Ctrl-C; a resumable checkpoint was written."""
+
+    exit_code = ExitCode.INTERRUPTED
