@@ -36,13 +36,11 @@ class RecipeError(EasytrainError):
 
     exit_code = ExitCode.BAD_RECIPE
 
-    def __init__(self, problems: list[Problem] | Problem | str):
-        if isinstance(problems, str):
-            problems = [Problem(problems)]
-        elif isinstance(problems, Problem):
+    def __init__(self, problems: list[Problem | str] | Problem | str):
+        if isinstance(problems, Problem | str):
             problems = [problems]
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
+        self.problems = [p if isinstance(p, Problem) else Problem(p) for p in problems]
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 class RunFailed(EasytrainError):

@@ -37,3 +37,8 @@ DEFAULTS: dict[TaskKind, list[str]] = {
     "classification": ["accuracy", "f1_macro"],
     "regression": ["mse", "mae", "r2"],
 }
+
+
+def metric_names(configured: list[str] | None, gates: dict[str, object], task: TaskKind) -> list[str]:
+    """The metrics a run computes: the configured ones (or the task's defaults) plus gated ones."""
+    return list(dict.fromkeys([*(configured or DEFAULTS[task]), *gates]))

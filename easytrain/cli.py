@@ -1,0 +1,153 @@
+"""The `easytrain` command. Thin: parse, call, map exceptions to exit codes.
+
+Nothing here imports torch at module level: --help, validate, schema and recipes answer at once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from easytrain.errors import EasytrainError, ExitCode, RecipeError
+
+app = typer.Typer(
+    name="easytrain",
+    help="Train, evaluate and export a PyTorch model from one YAML recipe.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+recipes_app = typer.Typer(help="The shipped recipe templates.", no_args_is_help=True)
+app.add_typer(recipes_app, name="recipes")
+
+RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False)]
+OverridesArg = Annotated[
+    list[str] | None,
+    typer.Argument(help="Overrides: train.epochs=3 model.hidden=[128,64] ~train.scheduler", show_default=False),
+]
+
+
+def _error(message: str) -> None:
+    for line in message.splitlines() or [message]:
+        print(f"error: {line}" if not line.startswith("  ") else line, file=sys.stderr)
+
+
+@contextmanager
+def _exit_codes() -> Iterator[None]:
+    """Turn our exceptions into a message and the exit code DESIGN.md promises; no tracebacks."""
+    try:
+        yield
+    except EasytrainError as exc:
+        _error(str(exc))
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        _error("interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def _load(recipe: Path, overrides: list[str] | None, allow_code: bool = False):
+    from easytrain.config.load import load_recipe
+
+    return load_recipe(recipe, overrides or [], allow_code=allow_code)
+
+
+@app.command()
+def run(
+    recipe: RecipeArg,
+    overrides: OverridesArg = None,
+    out: Annotated[Path | None, typer.Option(help="Write the run folder exactly here.")] = None,
+    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out (or the recipe's latest run).")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the data and build the model; train nothing.")] = False,
+    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps (overrides the recipe).")] = None,
+    allow_code: Annotated[bool, typer.Option("--allow-code", help="Let the recipe import Python code (type: package.module:Class).")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout at the end.")] = False,
+) -> None:
+    """Run the whole pipeline: preprocess → model → train → evaluate → export."""
+    with _exit_codes():
+        loaded = _load(recipe, overrides, allow_code)
+        from easytrain.pipeline import RunOptions, open_run_dir, plan, run_pipeline
+        from easytrain.registry import default_registry
+        from easytrain.tracking.console import make_reporter
+
+        reporter = make_reporter()
+        try:
+            if dry_run:
+                result = plan(loaded, default_registry(), reporter, device)
+            else:
+                options = RunOptions(out=out, resume=resume, device=device)
+                run_dir = open_run_dir(loaded, options)
+                try:
+                    result = run_pipeline(loaded, run_dir, default_registry(), reporter, options)
+                except EasytrainError:
+                    if as_json and (run_dir / "summary.json").exists():
+                        print((run_dir / "summary.json").read_text(), end="")
+                    raise
+        finally:
+            reporter.close()
+        if as_json:
+            print(json.dumps(result, indent=2, default=str))
+
+
+@app.command()
+def validate(
+    recipe: RecipeArg,
+    overrides: OverridesArg = None,
+    allow_code: Annotated[bool, typer.Option("--allow-code", help="Accept import paths in the recipe.")] = False,
+) -> None:
+    """Check a recipe and print it with every default filled in. Imports no torch."""
+    with _exit_codes():
+        loaded = _load(recipe, overrides, allow_code)
+        from easytrain.config.load import dump_recipe
+
+        print(dump_recipe(loaded), end="")
+        print(f"{recipe}: valid", file=sys.stderr)
+
+
+@app.command()
+def schema() -> None:
+    """Print the JSON Schema of recipes (for editor autocompletion)."""
+    with _exit_codes():
+        from easytrain.config.schema import recipe_schema
+
+        print(json.dumps(recipe_schema(), indent=2))
+
+
+@recipes_app.command("list")
+def recipes_list() -> None:
+    """List the shipped recipes and what each does."""
+    with _exit_codes():
+        from easytrain.recipes import describe, shipped
+
+        for name, path in shipped().items():
+            print(f"{name:<24} {describe(path)}")
+
+
+@recipes_app.command("copy")
+def recipes_copy(
+    name: Annotated[str, typer.Argument(help="A name from `easytrain recipes list`.")],
+    dest: Annotated[Path | None, typer.Argument(help="File or folder; default ./NAME.yaml")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Copy a shipped recipe here to edit it."""
+    with _exit_codes():
+        from easytrain.recipes import find
+
+        source = find(name)
+        target = dest or Path(source.name)
+        if target.is_dir():
+            target = target / source.name
+        if target.exists() and not force:
+            raise RecipeError(f"{target} exists; pass --force to overwrite it")
+        shutil.copyfile(source, target)
+        print(f"copied {source.name} → {target}; run it with: easytrain run {target}", file=sys.stderr)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,36 @@
+"""What flows between the stages of one run. Each stage fills in its part, in order."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from easytrain.config.recipe import Recipe
+from easytrain.registry import Registry
+
+if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
+    from easytrain.data.bundle import DataBundle
+    from easytrain.tracking.console import Reporter
+
+
+@dataclass
+class RunContext:
+    recipe: Recipe
+    run_dir: Path
+    device: torch.device
+    registry: Registry
+    reporter: Reporter
+    resume: bool = False
+    data: DataBundle | None = None  # preprocess
+    model: nn.Module | None = None  # model
+    model_summary: str = ""  # model
+    history: list[dict[str, float]] = field(default_factory=list)  # train
+    best_epoch: int | None = None  # train
+    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # evaluate: split → name → value
+    gates: list[dict[str, Any]] = field(default_factory=list)  # evaluate
+    artifacts: dict[str, str] = field(default_factory=dict)  # every stage: name → path in run_dir
+    timings: dict[str, float] = field(default_factory=dict)  # stage → seconds

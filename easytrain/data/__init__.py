@@ -1,0 +1,1 @@
+"""Data sources, splits and the bundle of tensors that flows into training."""

@@ -1,0 +1,41 @@
+"""Tensors ready for training, and everything needed to prepare new inputs the same way."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from easytrain.metrics import TaskKind
+
+
+@dataclass
+class Split:
+    x: torch.Tensor
+    y: torch.Tensor
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+
+@dataclass
+class DataBundle:
+    train: Split
+    val: Split | None
+    test: Split | None
+    task: TaskKind
+    input_shape: tuple[int, ...]
+    classes: list[str] | None = None
+    feature_names: list[str] | None = None
+    description: str = ""
+    preprocessing: dict[str, Any] = field(default_factory=dict)  # JSON: what predict needs
+
+    @property
+    def num_outputs(self) -> int:
+        if self.classes is not None:
+            return len(self.classes)
+        return 1 if self.train.y.ndim == 1 else int(self.train.y.shape[1])
+
+    def split(self, name: str) -> Split | None:
+        return {"train": self.train, "val": self.val, "test": self.test}[name]

@@ -1,0 +1,1 @@
+"""The training engine: device, optimisation, the loop, checkpoints."""

@@ -1,0 +1,62 @@
+"""Model outputs of a whole split → loss, predictions and metric values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from easytrain.registry import Registry
+
+
+@dataclass
+class Predictions:
+    y: np.ndarray  # true targets
+    pred: np.ndarray  # predicted labels or values
+    proba: np.ndarray | None  # class probabilities (classification)
+
+
+@torch.no_grad()
+def outputs(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+    """The model's raw outputs for x, in eval mode, batched, on the device."""
+    was_training = model.training
+    model.eval()
+    chunks = [model(x[i : i + batch_size].to(device, non_blocking=True)) for i in range(0, len(x), batch_size)]
+    model.train(was_training)
+    return torch.cat(chunks)
+
+
+def predictions(task: str, out: torch.Tensor, y: torch.Tensor) -> Predictions:
+    if task == "classification":
+        proba = torch.softmax(out.float(), dim=-1)
+        return Predictions(y.cpu().numpy(), proba.argmax(-1).cpu().numpy(), proba.cpu().numpy())
+    if out.ndim == y.ndim + 1 and out.shape[-1] == 1:
+        out = out.squeeze(-1)
+    return Predictions(y.cpu().numpy(), out.float().cpu().numpy(), None)
+
+
+def score(predicted: Predictions, names: list[str], registry: Registry) -> dict[str, float]:
+    return {
+        name: registry.get("metric", name).load()(predicted.y, predicted.pred, predicted.proba)
+        for name in names
+    }
+
+
+def evaluate_split(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    task: str,
+    loss_fn: nn.Module,
+    names: list[str],
+    registry: Registry,
+    batch_size: int,
+    device: torch.device,
+) -> dict[str, float]:
+    """{'loss': …, metric: …} for one split."""
+    out = outputs(model, x, batch_size, device)
+    loss = float(loss_fn(out, y.to(device)))
+    return {"loss": loss, **score(predictions(task, out, y), names, registry)}

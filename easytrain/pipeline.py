@@ -1,0 +1,174 @@
+"""Build the stages from a recipe and run them over one RunContext, writing the run folder."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from easytrain.config.load import dump_recipe
+from easytrain.config.recipe import Recipe
+from easytrain.context import RunContext
+from easytrain.errors import EasytrainError, GateFailed, Interrupted, RecipeError
+from easytrain.registry import Registry
+from easytrain.stages import Stage
+from easytrain.tracking.console import Reporter
+
+ORDER = ("preprocess", "model", "train", "evaluate", "export")
+RESUME_SAFE = {"name", "device", "train.epochs", "evaluate", "export"}  # may change on --resume
+
+
+@dataclass
+class RunOptions:
+    out: Path | None = None
+    resume: bool = False
+    device: str | None = None
+
+
+def build_stages(recipe: Recipe, registry: Registry) -> Iterator[tuple[str, Stage]]:
+    from easytrain.stages.model import ModelStage
+
+    for name in ORDER:
+        if name == "model":  # model.type picks the network, not the stage
+            yield name, ModelStage()
+            continue
+        section = getattr(recipe, name)
+        if section is not None:
+            yield name, registry.get(name, section.type).load()(section)
+
+
+def check_against_data(ctx: RunContext) -> None:
+    """What the recipe can only be checked against once the data is known; before training."""
+    assert ctx.data is not None
+    task, recipe, problems = ctx.data.task, ctx.recipe, []
+    for name in [*(recipe.evaluate.metrics or []), *recipe.evaluate.gates]:
+        info = ctx.registry.get("metric", name).info
+        if info.task != task:
+            problems.append(f"evaluate: metric '{name}' is for {info.task}, but this data is {task}")
+    loss = recipe.train.loss
+    if (loss == "cross_entropy") != (task == "classification") and loss != "auto":
+        problems.append(f"train.loss: '{loss}' does not fit a {task} task")
+    if problems:
+        raise RecipeError(problems)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, dict) and value and path not in RESUME_SAFE:
+            flat |= _flatten(value, path + ".")
+        else:
+            flat[path] = value
+    return flat
+
+
+def resume_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[str]:
+    """Changes between the checkpoint's recipe and this one that would make a resume inexact."""
+    old, new = _flatten(saved), _flatten(current)
+    return [
+        f"{key}: {old.get(key)!r} → {new.get(key)!r}"
+        for key in sorted(old.keys() | new.keys())
+        if key not in RESUME_SAFE and old.get(key) != new.get(key)
+    ]
+
+
+def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str, Any]:
+    return {
+        "status": status,
+        "error": error,
+        "metrics": ctx.metrics,
+        "gates": ctx.gates,
+        "best_epoch": ctx.best_epoch,
+        "epochs_completed": len(ctx.history),
+        "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
+        "artifacts": ctx.artifacts,
+    }
+
+
+def run_pipeline(
+    recipe: Recipe, run_dir: Path, registry: Registry, reporter: Reporter, options: RunOptions
+) -> dict[str, Any]:
+    from easytrain.engine.device import resolve_device
+    from easytrain.engine.rng import seed_everything
+    from easytrain.runs import environment, write_json
+
+    device = resolve_device(options.device or recipe.device)
+    seed_everything(recipe.seed)
+    (run_dir / "recipe.yaml").write_text(dump_recipe(recipe))
+    write_json(run_dir / "env.json", environment(str(device)))
+    ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume)
+    ctx.artifacts |= {"recipe": "recipe.yaml", "env": "env.json"}
+    reporter.info(f"run {recipe.name} → {run_dir} on {device}")
+    try:
+        for name, stage in build_stages(recipe, registry):
+            started = time.perf_counter()
+            stage.run(ctx)
+            ctx.timings[name] = time.perf_counter() - started
+            if name == "preprocess":
+                check_against_data(ctx)
+    except EasytrainError as exc:
+        status = "interrupted" if isinstance(exc, Interrupted) else "failed"
+        write_json(run_dir / "summary.json", summary(ctx, status, str(exc)))
+        raise
+    except Exception as exc:  # an unexpected failure still leaves a summary behind
+        write_json(run_dir / "summary.json", summary(ctx, "failed", f"{type(exc).__name__}: {exc}"))
+        raise
+    failed = [g for g in ctx.gates if not g["passed"]]
+    result = summary(ctx, "gate_failed" if failed else "succeeded")
+    write_json(run_dir / "summary.json", result)
+    ctx.artifacts["summary"] = "summary.json"
+    if failed:
+        lines = [f"{g['split']} {g['metric']} = {g['value']} is not {g['op']} {g['bound']}"
+                 + (f" (missed by {g['missed_by']:.4g})" if g["missed_by"] is not None else "")
+                 for g in failed]
+        raise GateFailed("quality gate failed: " + "; ".join(lines))
+    return result
+
+
+def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
+    """The folder this run writes to; for --resume, one whose checkpoint this recipe can continue."""
+    from easytrain.runs import latest_run_dir, new_run_dir
+
+    if not options.resume:
+        return new_run_dir(recipe.name, options.out)
+    run_dir = options.out or latest_run_dir(recipe.name)
+    if run_dir is None:
+        raise RecipeError(f"--resume: no run of '{recipe.name}' with a checkpoint under runs/{recipe.name}/")
+    last = run_dir / "checkpoints" / "last.pt"
+    if not last.exists():
+        raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")
+    from easytrain.engine import checkpoint
+
+    saved = checkpoint.load(last)
+    differences = resume_differences(saved.get("recipe", {}), recipe.model_dump(mode="json"))
+    if differences:
+        raise RecipeError(
+            [f"--resume: the recipe changed since {run_dir} started, so the run cannot continue exactly:"]
+            + [f"  {line}" for line in differences]
+        )
+    return run_dir
+
+
+def plan(recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None) -> dict[str, Any]:
+    """--dry-run: read the data, build the model, report sizes; train nothing, write nothing."""
+    import math
+    import tempfile
+
+    from easytrain.engine.device import resolve_device
+    from easytrain.stages.model import ModelStage
+
+    with tempfile.TemporaryDirectory() as scratch:
+        ctx = RunContext(recipe, Path(scratch), resolve_device(device or recipe.device), registry, reporter)
+        next(build_stages(recipe, registry))[1].run(ctx)
+        check_against_data(ctx)
+        ModelStage().run(ctx)
+    assert ctx.data is not None and ctx.model is not None
+    steps = math.ceil(len(ctx.data.train) / recipe.train.batch_size)
+    params = sum(p.numel() for p in ctx.model.parameters())
+    reporter.info(ctx.model_summary)
+    reporter.info(f"plan: {steps} steps per epoch × {recipe.train.epochs} epochs = "
+                  f"{steps * recipe.train.epochs} steps of batch {recipe.train.batch_size}")
+    return {"parameters": params, "steps_per_epoch": steps, "total_steps": steps * recipe.train.epochs}

@@ -1,0 +1,27 @@
+"""Train the model; afterwards it holds the weights of the best epoch."""
+
+from __future__ import annotations
+
+from easytrain.config.train import TrainConfig
+from easytrain.context import RunContext
+from easytrain.engine import checkpoint
+from easytrain.engine.loop import fit
+from easytrain.metrics import metric_names
+
+
+class TrainStage:
+    def __init__(self, config: TrainConfig):
+        self.config = config
+
+    def run(self, ctx: RunContext) -> None:
+        assert ctx.data is not None and ctx.model is not None
+        evaluate = ctx.recipe.evaluate
+        names = metric_names(evaluate.metrics, evaluate.gates, ctx.data.task)
+        state = fit(ctx, self.config, names)
+        ctx.history, ctx.best_epoch = state.history, state.best_epoch
+        best = ctx.run_dir / "checkpoints" / "best.pt"
+        if best.exists():
+            ctx.model.load_state_dict(checkpoint.load(best, map_location=ctx.device)["model"])
+        ctx.artifacts |= {"last_checkpoint": "checkpoints/last.pt", "metrics_csv": "metrics.csv"}
+        if best.exists():
+            ctx.artifacts["best_checkpoint"] = "checkpoints/best.pt"
