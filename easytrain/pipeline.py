@@ -121,7 +121,7 @@ def run_pipeline(
     write_json(run_dir / "summary.json", result)
     ctx.artifacts["summary"] = "summary.json"
     if failed:
-        lines = [f"{g['split']} {g['metric']} = {g['value']} is not {g['op']} {g['bound']}"
+        lines = [f"{g['split']} {g['metric']} = {g['value']:.4f} is not {g['op']} {g['bound']}"
                  + (f" (missed by {g['missed_by']:.4g})" if g["missed_by"] is not None else "")
                  for g in failed]
         raise GateFailed("quality gate failed: " + "; ".join(lines))
