@@ -117,9 +117,9 @@ def run_pipeline(
         write_json(run_dir / "summary.json", summary(ctx, "failed", f"{type(exc).__name__}: {exc}"))
         raise
     failed = [g for g in ctx.gates if not g["passed"]]
+    ctx.artifacts["summary"] = "summary.json"
     result = summary(ctx, "gate_failed" if failed else "succeeded")
     write_json(run_dir / "summary.json", result)
-    ctx.artifacts["summary"] = "summary.json"
     if failed:
         lines = [f"{g['split']} {g['metric']} = {g['value']:.4f} is not {g['op']} {g['bound']}"
                  + (f" (missed by {g['missed_by']:.4g})" if g["missed_by"] is not None else "")
