@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import Discriminator, Field, PositiveInt, Tag, ValidationInfo, field_validator
+from pydantic import ConfigDict, Discriminator, Field, PositiveInt, Tag, ValidationInfo, field_validator
 
 from easytrain.config.base import Section
 
@@ -62,11 +62,21 @@ class ActivationLayer(Section):
     name: Activation
 
 
+def _short_form(kind: str, short: dict[str, Any]) -> ConfigDict:
+    """Let the JSON Schema accept what `_expand_layer` accepts, e.g. `{pool: 2}`."""
+
+    def extra(schema: dict[str, Any]) -> None:
+        schema["properties"][kind] = {"anyOf": [schema["properties"][kind], short]}
+
+    return ConfigDict(json_schema_extra=extra)
+
+
 class ConvItem(Section):
     conv: ConvLayer
 
 
 class PoolItem(Section):
+    model_config = _short_form("pool", {"type": ["integer", "null"], "minimum": 1})
     pool: PoolLayer
 
 
@@ -75,18 +85,22 @@ class DenseItem(Section):
 
 
 class DropoutItem(Section):
+    model_config = _short_form("dropout", {"type": ["number", "null"], "minimum": 0, "exclusiveMaximum": 1})
     dropout: DropoutLayer
 
 
 class FlattenItem(Section):
+    model_config = _short_form("flatten", {"type": "null"})
     flatten: Empty
 
 
 class BatchNormItem(Section):
+    model_config = _short_form("batchnorm", {"type": "null"})
     batchnorm: Empty
 
 
 class ActivationItem(Section):
+    model_config = _short_form("activation", {"enum": list(get_args(Activation))})
     activation: ActivationLayer
 
 
@@ -106,7 +120,7 @@ Layer = Annotated[
     | Annotated[ActivationItem, Tag("activation")],
     Discriminator(_layer_kind),
 ]
-LAYER_KINDS = ("conv", "pool", "dense", "dropout", "flatten", "batchnorm", "activation")
+BARE_LAYERS = ("flatten", "batchnorm", "pool", "dropout")  # kinds whose settings all have defaults
 _SHORT_FORMS = {"pool": "size", "dropout": "p", "activation": "name"}  # {pool: 2} → {pool: {size: 2}}
 
 
@@ -123,8 +137,15 @@ def _expand_layer(item: Any) -> Any:
     return item
 
 
+def _bare_layer_names(schema: dict[str, Any]) -> None:
+    items = schema["properties"]["layers"]["items"]
+    schema["properties"]["layers"]["items"] = {"anyOf": [items, {"enum": list(BARE_LAYERS)}]}
+
+
 class CNNConfig(Section):
     """A convolutional network from a list of layers; shapes are inferred from the data."""
+
+    model_config = ConfigDict(json_schema_extra=_bare_layer_names)
 
     type: Literal["cnn"] = "cnn"
     """The model: mlp, cnn, or a registered plugin model."""
