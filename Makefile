@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup quickstart test lint
+.PHONY: setup quickstart test lint docs
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,3 +24,6 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check easytrain tests benchmarks
 	$(BIN)/ruff format --check easytrain tests benchmarks
+
+docs: $(STAMP)
+	$(BIN)/python -m easytrain.config.reference

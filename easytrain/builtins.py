@@ -15,7 +15,9 @@ from easytrain.registry import Registry
 def register_builtins(registry: Registry) -> None:
     registry.add("data", "builtin", "easytrain.data.builtin:load", BuiltinData)
     registry.add("data", "table", "easytrain.data.table:load", TableData)
-    registry.add("preprocess", "default", "easytrain.stages.preprocess:PreprocessStage", PreprocessConfig)
+    registry.add(
+        "preprocess", "default", "easytrain.stages.preprocess:PreprocessStage", PreprocessConfig
+    )
     registry.add("model", "mlp", "easytrain.models.mlp:build", MLPConfig)
     registry.add("model", "cnn", "easytrain.models.cnn:build", CNNConfig)
     registry.add("train", "default", "easytrain.stages.train:TrainStage", TrainConfig)

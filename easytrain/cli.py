@@ -30,7 +30,9 @@ app.add_typer(recipes_app, name="recipes")
 RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False)]
 OverridesArg = Annotated[
     list[str] | None,
-    typer.Argument(help="Overrides: train.epochs=3 model.hidden=[128,64] ~train.scheduler", show_default=False),
+    typer.Argument(
+        help="Overrides: train.epochs=3 model.hidden=[128,64] ~train.scheduler", show_default=False
+    ),
 ]
 
 
@@ -63,11 +65,25 @@ def run(
     recipe: RecipeArg,
     overrides: OverridesArg = None,
     out: Annotated[Path | None, typer.Option(help="Write the run folder exactly here.")] = None,
-    resume: Annotated[bool, typer.Option("--resume", help="Continue the run in --out (or the recipe's latest run).")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read the data and build the model; train nothing.")] = False,
-    device: Annotated[str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps (overrides the recipe).")] = None,
-    allow_code: Annotated[bool, typer.Option("--allow-code", help="Let the recipe import Python code (type: package.module:Class).")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print summary.json to stdout at the end.")] = False,
+    resume: Annotated[
+        bool,
+        typer.Option("--resume", help="Continue the run in --out (or the recipe's latest run)."),
+    ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Read the data and build the model; train nothing.")
+    ] = False,
+    device: Annotated[
+        str | None, typer.Option(help="auto, cpu, cuda, cuda:N or mps (overrides the recipe).")
+    ] = None,
+    allow_code: Annotated[
+        bool,
+        typer.Option(
+            "--allow-code", help="Let the recipe import Python code (type: package.module:Class)."
+        ),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print summary.json to stdout at the end.")
+    ] = False,
 ) -> None:
     """Run the whole pipeline: preprocess → model → train → evaluate → export."""
     with _exit_codes():
@@ -99,7 +115,9 @@ def run(
 def validate(
     recipe: RecipeArg,
     overrides: OverridesArg = None,
-    allow_code: Annotated[bool, typer.Option("--allow-code", help="Accept import paths in the recipe.")] = False,
+    allow_code: Annotated[
+        bool, typer.Option("--allow-code", help="Accept import paths in the recipe.")
+    ] = False,
 ) -> None:
     """Check a recipe and print it with every default filled in. Imports no torch."""
     with _exit_codes():
@@ -146,7 +164,9 @@ def recipes_copy(
         if target.exists() and not force:
             raise RecipeError(f"{target} exists; pass --force to overwrite it")
         shutil.copyfile(source, target)
-        print(f"copied {source.name} → {target}; run it with: easytrain run {target}", file=sys.stderr)
+        print(
+            f"copied {source.name} → {target}; run it with: easytrain run {target}", file=sys.stderr
+        )
 
 
 def main() -> None:

@@ -30,7 +30,9 @@ class RunContext:
     model_summary: str = ""  # model
     history: list[dict[str, float]] = field(default_factory=list)  # train
     best_epoch: int | None = None  # train
-    metrics: dict[str, dict[str, float]] = field(default_factory=dict)  # evaluate: split → name → value
+    metrics: dict[str, dict[str, float]] = field(
+        default_factory=dict
+    )  # evaluate: split → name → value
     gates: list[dict[str, Any]] = field(default_factory=list)  # evaluate
     artifacts: dict[str, str] = field(default_factory=dict)  # every stage: name → path in run_dir
     timings: dict[str, float] = field(default_factory=dict)  # stage → seconds

@@ -46,7 +46,9 @@ def check_against_data(ctx: RunContext) -> None:
     for name in [*(recipe.evaluate.metrics or []), *recipe.evaluate.gates]:
         info = ctx.registry.get("metric", name).info
         if info.task != task:
-            problems.append(f"evaluate: metric '{name}' is for {info.task}, but this data is {task}")
+            problems.append(
+                f"evaluate: metric '{name}' is for {info.task}, but this data is {task}"
+            )
     loss = recipe.train.loss
     if (loss == "cross_entropy") != (task == "classification") and loss != "auto":
         problems.append(f"train.loss: '{loss}' does not fit a {task} task")
@@ -121,9 +123,11 @@ def run_pipeline(
     result = summary(ctx, "gate_failed" if failed else "succeeded")
     write_json(run_dir / "summary.json", result)
     if failed:
-        lines = [f"{g['split']} {g['metric']} = {g['value']:.4f} is not {g['op']} {g['bound']}"
-                 + (f" (missed by {g['missed_by']:.4g})" if g["missed_by"] is not None else "")
-                 for g in failed]
+        lines = [
+            f"{g['split']} {g['metric']} = {g['value']:.4f} is not {g['op']} {g['bound']}"
+            + (f" (missed by {g['missed_by']:.4g})" if g["missed_by"] is not None else "")
+            for g in failed
+        ]
         raise GateFailed("quality gate failed: " + "; ".join(lines))
     return result
 
@@ -136,7 +140,9 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
         return new_run_dir(recipe.name, options.out)
     run_dir = options.out or latest_run_dir(recipe.name)
     if run_dir is None:
-        raise RecipeError(f"--resume: no run of '{recipe.name}' with a checkpoint under runs/{recipe.name}/")
+        raise RecipeError(
+            f"--resume: no run of '{recipe.name}' with a checkpoint under runs/{recipe.name}/"
+        )
     last = run_dir / "checkpoints" / "last.pt"
     if not last.exists():
         raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")
@@ -146,13 +152,17 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
     differences = resume_differences(saved.get("recipe", {}), recipe.model_dump(mode="json"))
     if differences:
         raise RecipeError(
-            [f"--resume: the recipe changed since {run_dir} started, so the run cannot continue exactly:"]
+            [
+                f"--resume: the recipe changed since {run_dir} started, so the run cannot continue exactly:"
+            ]
             + [f"  {line}" for line in differences]
         )
     return run_dir
 
 
-def plan(recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None) -> dict[str, Any]:
+def plan(
+    recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None
+) -> dict[str, Any]:
     """--dry-run: read the data, build the model, report sizes; train nothing, write nothing."""
     import math
     import tempfile
@@ -161,7 +171,9 @@ def plan(recipe: Recipe, registry: Registry, reporter: Reporter, device: str | N
     from easytrain.stages.model import ModelStage
 
     with tempfile.TemporaryDirectory() as scratch:
-        ctx = RunContext(recipe, Path(scratch), resolve_device(device or recipe.device), registry, reporter)
+        ctx = RunContext(
+            recipe, Path(scratch), resolve_device(device or recipe.device), registry, reporter
+        )
         next(build_stages(recipe, registry))[1].run(ctx)
         check_against_data(ctx)
         ModelStage().run(ctx)
@@ -169,6 +181,12 @@ def plan(recipe: Recipe, registry: Registry, reporter: Reporter, device: str | N
     steps = math.ceil(len(ctx.data.train) / recipe.train.batch_size)
     params = sum(p.numel() for p in ctx.model.parameters())
     reporter.info(ctx.model_summary)
-    reporter.info(f"plan: {steps} steps per epoch × {recipe.train.epochs} epochs = "
-                  f"{steps * recipe.train.epochs} steps of batch {recipe.train.batch_size}")
-    return {"parameters": params, "steps_per_epoch": steps, "total_steps": steps * recipe.train.epochs}
+    reporter.info(
+        f"plan: {steps} steps per epoch × {recipe.train.epochs} epochs = "
+        f"{steps * recipe.train.epochs} steps of batch {recipe.train.batch_size}"
+    )
+    return {
+        "parameters": params,
+        "steps_per_epoch": steps,
+        "total_steps": steps * recipe.train.epochs,
+    }

@@ -28,6 +28,8 @@ def describe(path: Path) -> str:
 def find(name: str) -> Path:
     recipes = shipped()
     if name.removesuffix(".yaml") not in recipes:
-        raise RecipeError(f"no shipped recipe '{name}'{suggest(name, list(recipes))}; "
-                          f"see `easytrain recipes list`")
+        raise RecipeError(
+            f"no shipped recipe '{name}'{suggest(name, list(recipes))}; "
+            f"see `easytrain recipes list`"
+        )
     return recipes[name.removesuffix(".yaml")]

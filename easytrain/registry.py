@@ -100,8 +100,14 @@ class _PluginRegistrar:
     registry: Registry
     origin: str
 
-    def add(self, kind: Kind, name: str, target: str, config: type[BaseModel] | None = None,
-            info: Any = None) -> None:
+    def add(
+        self,
+        kind: Kind,
+        name: str,
+        target: str,
+        config: type[BaseModel] | None = None,
+        info: Any = None,
+    ) -> None:
         self.registry.add(kind, name, target, config, info, origin=self.origin)
 
 

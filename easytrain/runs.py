@@ -20,7 +20,9 @@ def new_run_dir(name: str, out: Path | None) -> Path:
     """`--out DIR` exactly, or runs/<name>/<timestamp>[-N]: two runs started at once never share one."""
     if out is not None:
         if out.exists() and any(out.iterdir()):
-            raise RecipeError(f"--out {out} already holds files; pick an empty folder, or add --resume")
+            raise RecipeError(
+                f"--out {out} already holds files; pick an empty folder, or add --resume"
+            )
         out.mkdir(parents=True, exist_ok=True)
         return out
     parent = RUNS_ROOT / name
@@ -40,8 +42,10 @@ def latest_run_dir(name: str) -> Path | None:
     parent = RUNS_ROOT / name
     if not parent.is_dir():
         return None
-    runs = sorted((p for p in parent.iterdir() if (p / "checkpoints" / "last.pt").exists()),
-                  key=lambda p: p.stat().st_mtime)
+    runs = sorted(
+        (p for p in parent.iterdir() if (p / "checkpoints" / "last.pt").exists()),
+        key=lambda p: p.stat().st_mtime,
+    )
     return runs[-1] if runs else None
 
 
@@ -54,7 +58,9 @@ def write_json(path: Path, data: Any) -> None:
 
 def _git_commit() -> str | None:
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     return done.stdout.strip() if done.returncode == 0 else None

@@ -15,13 +15,21 @@ ROOT = Path(__file__).resolve().parent.parent
 RECIPES = ROOT / "recipes"
 
 
-def easytrain(*args: str, cwd: Path | None = None, timeout: float = 240, env: dict | None = None,
-              ) -> subprocess.CompletedProcess[str]:
+def easytrain(
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 240,
+    env: dict | None = None,
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m easytrain ARGS` in a subprocess (not a tty: plain console output)."""
     return subprocess.run(
         [sys.executable, "-m", "easytrain", *args],
-        cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout,
-        env={**os.environ, **(env or {})}, stdin=subprocess.DEVNULL,
+        cwd=cwd or ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        stdin=subprocess.DEVNULL,
     )
 
 

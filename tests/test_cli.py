@@ -31,12 +31,22 @@ print("HEAVY=" + ",".join(heavy), file=sys.stderr)
 
 @pytest.mark.parametrize(
     "args",
-    [["--help"], ["validate", str(RECIPES / "digits.yaml")], ["schema"], ["recipes", "list"],
-     ["run", "--help"]],
+    [
+        ["--help"],
+        ["validate", str(RECIPES / "digits.yaml")],
+        ["schema"],
+        ["recipes", "list"],
+        ["run", "--help"],
+    ],
 )
 def test_quick_commands_never_import_torch(args: list[str]) -> None:
-    done = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True,
-                          text=True, cwd=ROOT, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
     heavy = [line for line in done.stderr.splitlines() if line.startswith("HEAVY=")]
     assert heavy == ["HEAVY="], done.stderr
 

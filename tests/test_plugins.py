@@ -103,6 +103,7 @@ def test_validate_and_schema_do_not_import_torch_for_the_plugin(plugin_site, rec
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.slow
 def test_run_trains_the_plugin_model_and_computes_the_plugin_metric(plugin_site, recipe, tmp_path):
     run_dir = tmp_path / "run"
     result = easytrain(

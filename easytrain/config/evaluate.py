@@ -39,7 +39,9 @@ def _known_metric(name: str, info: ValidationInfo) -> str:
     registry = (info.context or {}).get("registry")
     if registry is not None and name not in registry.names("metric"):
         known = registry.names("metric")
-        raise ValueError(f"unknown metric '{name}'{suggest(name, known)}; choose from: {', '.join(known)}")
+        raise ValueError(
+            f"unknown metric '{name}'{suggest(name, known)}; choose from: {', '.join(known)}"
+        )
     return name
 
 

@@ -29,11 +29,17 @@ def load_recipe(
     registry = registry or default_registry()
     data, positions = load_file(path)
     if data is None:
-        raise RecipeError(Problem("the recipe is empty; start from `easytrain recipes copy digits`", where=str(path)))
+        raise RecipeError(
+            Problem(
+                "the recipe is empty; start from `easytrain recipes copy digits`", where=str(path)
+            )
+        )
     if not isinstance(data, dict):
         raise RecipeError(
-            Problem("a recipe is a mapping of sections (name, data, model, train …)",
-                    where=positions.nearest(()) or str(path))
+            Problem(
+                "a recipe is a mapping of sections (name, data, model, train …)",
+                where=positions.nearest(()) or str(path),
+            )
         )
     apply_overrides(data, positions, overrides or [])
     data.setdefault("name", path.stem)
@@ -45,7 +51,9 @@ def validate_data(
 ) -> Recipe:
     model = recipe_model(registry)
     try:
-        recipe = model.model_validate(data, context={"allow_code": allow_code, "registry": registry})
+        recipe = model.model_validate(
+            data, context={"allow_code": allow_code, "registry": registry}
+        )
     except ValidationError as exc:
         raise RecipeError(to_problems(exc, data, positions, model)) from None
     problems = [
@@ -77,15 +85,24 @@ def check_recipe(recipe: Recipe, registry: Registry) -> list[tuple[Path_, str]]:
     columns = ["train_loss", "val_loss", *(f"val_{m}" for m in known)]
     monitors = [(("train", "monitor"), recipe.train.monitor)]
     if recipe.train.early_stopping is not None:
-        monitors.append((("train", "early_stopping", "monitor"), recipe.train.early_stopping.monitor))
+        monitors.append(
+            (("train", "early_stopping", "monitor"), recipe.train.early_stopping.monitor)
+        )
     for key, monitor in monitors:
         if monitor not in columns:
-            problems.append((key, f"'{monitor}' is not a logged value{suggest(monitor, columns)}; use train_loss, val_loss or val_<metric>"))
+            problems.append(
+                (
+                    key,
+                    f"'{monitor}' is not a logged value{suggest(monitor, columns)}; use train_loss, val_loss or val_<metric>",
+                )
+            )
         elif monitor.startswith("val_") and recipe.data.split.val == 0:
             problems.append((key, f"'{monitor}' needs a validation split, but data.split.val is 0"))
     if recipe.evaluate.gates and getattr(recipe.data.split, recipe.evaluate.gate_split) == 0:
         split = recipe.evaluate.gate_split
-        problems.append((("evaluate", "gates"), f"gates check the {split} split, but data.split.{split} is 0"))
+        problems.append(
+            (("evaluate", "gates"), f"gates check the {split} split, but data.split.{split} is 0")
+        )
     return problems
 
 

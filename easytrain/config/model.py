@@ -5,7 +5,15 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import ConfigDict, Discriminator, Field, PositiveInt, Tag, ValidationInfo, field_validator
+from pydantic import (
+    ConfigDict,
+    Discriminator,
+    Field,
+    PositiveInt,
+    Tag,
+    ValidationInfo,
+    field_validator,
+)
 
 from easytrain.config.base import Section
 
@@ -31,6 +39,7 @@ class ConvLayer(Section):
     kernel: PositiveInt = 3
     """Kernel size."""
     stride: PositiveInt = 1
+    """Step between kernel positions."""
     padding: Annotated[int, Field(ge=0)] | Literal["same", "valid"] = "valid"
     """Pixels of zero padding, or 'same' to keep the size (stride 1)."""
     activation: Activation | None = "relu"
@@ -60,6 +69,7 @@ class Empty(Section):
 
 class ActivationLayer(Section):
     name: Activation
+    """relu, gelu, silu, tanh, sigmoid, leaky_relu or elu."""
 
 
 def _short_form(kind: str, short: dict[str, Any]) -> ConfigDict:
@@ -73,35 +83,44 @@ def _short_form(kind: str, short: dict[str, Any]) -> ConfigDict:
 
 class ConvItem(Section):
     conv: ConvLayer
+    """A 2-D convolution: `conv: {channels: 32, kernel: 3}`."""
 
 
 class PoolItem(Section):
     model_config = _short_form("pool", {"type": ["integer", "null"], "minimum": 1})
     pool: PoolLayer
+    """Max pooling: `pool: 2`."""
 
 
 class DenseItem(Section):
     dense: DenseLayer
+    """A fully connected layer (flattens image-shaped input): `dense: {units: 128}`."""
 
 
 class DropoutItem(Section):
-    model_config = _short_form("dropout", {"type": ["number", "null"], "minimum": 0, "exclusiveMaximum": 1})
+    model_config = _short_form(
+        "dropout", {"type": ["number", "null"], "minimum": 0, "exclusiveMaximum": 1}
+    )
     dropout: DropoutLayer
+    """Dropout: `dropout: 0.2`."""
 
 
 class FlattenItem(Section):
     model_config = _short_form("flatten", {"type": "null"})
     flatten: Empty
+    """Flatten to one vector per example: `- flatten`."""
 
 
 class BatchNormItem(Section):
     model_config = _short_form("batchnorm", {"type": "null"})
     batchnorm: Empty
+    """Batch normalization over channels (images) or features: `- batchnorm`."""
 
 
 class ActivationItem(Section):
     model_config = _short_form("activation", {"enum": list(get_args(Activation))})
     activation: ActivationLayer
+    """An activation on its own: `activation: gelu`."""
 
 
 def _layer_kind(value: Any) -> str | None:
@@ -121,7 +140,11 @@ Layer = Annotated[
     Discriminator(_layer_kind),
 ]
 BARE_LAYERS = ("flatten", "batchnorm", "pool", "dropout")  # kinds whose settings all have defaults
-_SHORT_FORMS = {"pool": "size", "dropout": "p", "activation": "name"}  # {pool: 2} → {pool: {size: 2}}
+_SHORT_FORMS = {
+    "pool": "size",
+    "dropout": "p",
+    "activation": "name",
+}  # {pool: 2} → {pool: {size: 2}}
 
 
 def _expand_layer(item: Any) -> Any:
@@ -129,7 +152,7 @@ def _expand_layer(item: Any) -> Any:
     if isinstance(item, str):
         return {item: {}}
     if isinstance(item, dict) and len(item) == 1:
-        (kind, value), = item.items()
+        ((kind, value),) = item.items()
         if value is None:
             return {kind: {}}
         if kind in _SHORT_FORMS and not isinstance(value, dict):

@@ -42,7 +42,9 @@ def _is_model(annotation: Any) -> bool:
 
 
 def _tags(model: type[BaseModel]) -> set[Any]:
-    tags = {model.model_fields[key].default for key in ("type", "source") if key in model.model_fields}
+    tags = {
+        model.model_fields[key].default for key in ("type", "source") if key in model.model_fields
+    }
     return tags | {getattr(model, "union_tag", None)}
 
 
@@ -76,9 +78,7 @@ def data_path(data: Any, loc: Path_) -> Path_:
     for index, part in enumerate(loc):
         if part == "[key]":  # pydantic's marker for an error in a mapping's key
             continue
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         elif index < len(loc) - 1 and isinstance(part, str):
             continue  # a tag such as 'cnn' or 'conv'
@@ -91,7 +91,9 @@ def data_path(data: Any, loc: Path_) -> Path_:
 def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "extra_forbidden":
-        allowed = sorted({name for m in models_at(root, error["loc"][:-1]) for name in m.model_fields})
+        allowed = sorted(
+            {name for m in models_at(root, error["loc"][:-1]) for name in m.model_fields}
+        )
         return f"unknown key '{loc[-1]}'{suggest(str(loc[-1]), allowed)}", loc
     if kind == "missing":
         return f"missing required key '{loc[-1]}'", loc
@@ -100,14 +102,22 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
         expected = [t for t in expected if t and t != "import-path"]
         key = "source" if loc and loc[0] == "data" else "type"
         tag = ctx.get("tag", "")
-        what = f"data source '{tag}'" if key == "source" else f"{loc[-1] if loc else ''} type '{tag}'"
+        what = (
+            f"data source '{tag}'" if key == "source" else f"{loc[-1] if loc else ''} type '{tag}'"
+        )
         if loc and loc[0] == "model" and "layers" in loc:
             what, key = f"layer '{tag}'", ""
         path = (*loc, key) if key else loc
         return f"unknown {what}{suggest(tag, expected)}; choose from: {', '.join(expected)}", path
     if kind == "literal_error":
-        expected = [e.strip().strip("'") for e in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")]
-        return f"expected one of {', '.join(expected)}, got {_got(value)}{suggest(str(value), expected)}", loc
+        expected = [
+            e.strip().strip("'")
+            for e in str(ctx.get("expected", "")).replace(" or ", ", ").split(",")
+        ]
+        return (
+            f"expected one of {', '.join(expected)}, got {_got(value)}{suggest(str(value), expected)}",
+            loc,
+        )
     if kind.endswith(("_type", "_parsing")) and kind.split("_")[0] in _TYPE_WORDS:
         return f"expected {_TYPE_WORDS[kind.split('_')[0]]}, got {_got(value)}", loc
     if kind == "model_attributes_type" or kind == "model_type":

@@ -88,7 +88,9 @@ def _discriminator(key: str, default: str) -> Discriminator:
 
 def _section_type(registry: Registry, kind: Kind, key: str, default: str) -> Any:
     members = [
-        Annotated[c.config, Tag(c.name)] for c in registry if c.kind == kind and c.config is not None
+        Annotated[c.config, Tag(c.name)]
+        for c in registry
+        if c.kind == kind and c.config is not None
     ]
     if kind == "model":
         members.append(Annotated[CustomModelConfig, Tag(IMPORT_TAG)])

@@ -54,6 +54,7 @@ class TrainConfig(Section):
     batch_size: PositiveInt = 64
     """Examples per optimisation step."""
     optimizer: OptimizerConfig = OptimizerConfig()
+    """The optimizer and its learning rate."""
     scheduler: SchedulerConfig | None = None
     """Learning-rate schedule; none keeps it constant."""
     loss: Loss = "auto"

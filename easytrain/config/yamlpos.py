@@ -80,7 +80,9 @@ class _Builder:
         merged: dict[Any, Any] = {}
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`
-                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                sources = (
+                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                )
                 for source in sources:
                     value = self.build(source, path)
                     if isinstance(value, dict):
@@ -88,15 +90,25 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(
-                    Problem("a key must be a plain word, not a list or mapping",
-                            key=dotted(path), where=self.where(key_node))
+                    Problem(
+                        "a key must be a plain word, not a list or mapping",
+                        key=dotted(path),
+                        where=self.where(key_node),
+                    )
                 )
                 continue
-            key = self._scalars.construct_object(key_node) if key_node.tag in _STANDARD_TAGS else key_node.value
+            key = (
+                self._scalars.construct_object(key_node)
+                if key_node.tag in _STANDARD_TAGS
+                else key_node.value
+            )
             if key in result:
                 self.problems.append(
-                    Problem(f"duplicate key '{key}' (first at line {self._first_line(node, key)})",
-                            key=dotted((*path, key)), where=self.where(key_node))
+                    Problem(
+                        f"duplicate key '{key}' (first at line {self._first_line(node, key)})",
+                        key=dotted((*path, key)),
+                        where=self.where(key_node),
+                    )
                 )
                 continue
             self.positions[(*path, key)] = self.where(key_node)
@@ -143,15 +155,19 @@ def read_text(path: Path) -> str:
     except IsADirectoryError:
         raise RecipeError(Problem("this is a folder, not a recipe file", where=str(path))) from None
     except OSError as exc:
-        raise RecipeError(Problem(f"cannot read the recipe: {exc.strerror}", where=str(path))) from None
+        raise RecipeError(
+            Problem(f"cannot read the recipe: {exc.strerror}", where=str(path))
+        ) from None
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         column = exc.start - (raw.rfind(b"\n", 0, exc.start) + 1) + 1
         raise RecipeError(
-            Problem(f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
-                    where=f"{path}:{line}:{column}")
+            Problem(
+                f"the file is not UTF-8 text (byte 0x{raw[exc.start]:02x})",
+                where=f"{path}:{line}:{column}",
+            )
         ) from None
 
 

@@ -23,9 +23,20 @@ def load(config: BuiltinData) -> RawData:
     if config.name == "digits":
         x = x.reshape(-1, 1, 8, 8)  # images: (channels, height, width)
     if config.name == "diabetes":
-        return RawData(x, np.asarray(bunch.target, dtype=np.float32), "regression",
-                       feature_names=list(bunch.feature_names), description="sklearn diabetes")
+        return RawData(
+            x,
+            np.asarray(bunch.target, dtype=np.float32),
+            "regression",
+            feature_names=list(bunch.feature_names),
+            description="sklearn diabetes",
+        )
     names = [str(n) for n in getattr(bunch, "target_names", range(int(bunch.target.max()) + 1))]
     features = None if config.name == "digits" else list(bunch.feature_names)
-    return RawData(x, np.asarray(bunch.target, dtype=np.int64), "classification", classes=names,
-                   feature_names=features, description=f"sklearn {config.name}")
+    return RawData(
+        x,
+        np.asarray(bunch.target, dtype=np.int64),
+        "classification",
+        classes=names,
+        feature_names=features,
+        description=f"sklearn {config.name}",
+    )

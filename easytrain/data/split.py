@@ -20,11 +20,17 @@ def split_indices(data: RawData, config: SplitConfig, seed: int) -> dict[str, np
         if fraction == 0:
             parts[name] = index[:0]
             continue
-        share = fraction / (len(rest) / len(index))  # fraction of the whole, taken from what is left
+        share = fraction / (
+            len(rest) / len(index)
+        )  # fraction of the whole, taken from what is left
         labels = data.y[rest] if stratify else None
         try:
-            rest, parts[name] = train_test_split(rest, test_size=share, random_state=seed, stratify=labels)
+            rest, parts[name] = train_test_split(
+                rest, test_size=share, random_state=seed, stratify=labels
+            )
         except ValueError as exc:
-            raise RunFailed(f"cannot split {len(rest)} examples into a {name} share of {fraction}: {exc}") from None
+            raise RunFailed(
+                f"cannot split {len(rest)} examples into a {name} share of {fraction}: {exc}"
+            ) from None
     parts["train"] = rest
     return {name: np.sort(parts[name]) for name in ("train", "val", "test")}

@@ -34,7 +34,9 @@ def write_atomic(path: Path, write: Any) -> None:
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
         if isinstance(exc, OSError):
-            raise RunFailed(f"cannot write {path}: {exc.strerror or exc}; the previous file is untouched") from exc
+            raise RunFailed(
+                f"cannot write {path}: {exc.strerror or exc}; the previous file is untouched"
+            ) from exc
         raise
 
 

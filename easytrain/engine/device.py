@@ -13,9 +13,15 @@ def resolve_device(name: str) -> torch.device:
     device = torch.device(name)
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise RecipeError(f"device: '{name}' was asked for, but CUDA is not available here; use auto or cpu")
+            raise RecipeError(
+                f"device: '{name}' was asked for, but CUDA is not available here; use auto or cpu"
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise RecipeError(f"device: '{name}' does not exist; this machine has {torch.cuda.device_count()} GPU(s)")
+            raise RecipeError(
+                f"device: '{name}' does not exist; this machine has {torch.cuda.device_count()} GPU(s)"
+            )
     if device.type == "mps" and not torch.backends.mps.is_available():
-        raise RecipeError("device: 'mps' was asked for, but it is not available here; use auto or cpu")
+        raise RecipeError(
+            "device: 'mps' was asked for, but it is not available here; use auto or cpu"
+        )
     return device

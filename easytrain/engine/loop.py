@@ -61,7 +61,9 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
     state = LoopState()
     if ctx.resume:
         state = _restore(folder / "last.pt", model, optimizer, scheduler, device)
-        ctx.reporter.info(f"resuming after epoch {state.epoch}, batch {state.batch} (step {state.step})")
+        ctx.reporter.info(
+            f"resuming after epoch {state.epoch}, batch {state.batch} (step {state.step})"
+        )
 
     def save_last() -> None:
         checkpoint.save(
@@ -112,9 +114,17 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                 )
             row: dict[str, float] = {"epoch": epoch + 1, "train_loss": train_loss}
             if data.val is not None:
-                scores = evaluate_split(model, data.val.x, data.val.y, task=data.task, loss_fn=loss_fn,
-                                        names=metric_names, registry=ctx.registry,
-                                        batch_size=max(batch_size, 256), device=device)
+                scores = evaluate_split(
+                    model,
+                    data.val.x,
+                    data.val.y,
+                    task=data.task,
+                    loss_fn=loss_fn,
+                    names=metric_names,
+                    registry=ctx.registry,
+                    batch_size=max(batch_size, 256),
+                    device=device,
+                )
                 row |= {f"val_{name}": value for name, value in scores.items()}
             row["lr"] = optimizer.param_groups[0]["lr"]
             if scheduler is not None:
@@ -126,8 +136,15 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
             value = row.get(monitor, math.nan)
             if _improved(value, state.best_value, mode, stopping.min_delta if stopping else 0.0):
                 state.best_value, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
-                checkpoint.save({"model": model.state_dict(), "epoch": epoch + 1, "monitor": monitor,
-                                 "value": value}, folder / "best.pt")
+                checkpoint.save(
+                    {
+                        "model": model.state_dict(),
+                        "epoch": epoch + 1,
+                        "monitor": monitor,
+                        "value": value,
+                    },
+                    folder / "best.pt",
+                )
             else:
                 state.bad_epochs += 1
             save_last()
@@ -142,7 +159,9 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
     return state
 
 
-def _restore(path: Path, model: Any, optimizer: Any, scheduler: Any, device: torch.device) -> LoopState:
+def _restore(
+    path: Path, model: Any, optimizer: Any, scheduler: Any, device: torch.device
+) -> LoopState:
     saved = checkpoint.load(path, map_location=device)
     model.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])

@@ -11,8 +11,9 @@ from easytrain.config.train import OptimizerConfig, SchedulerConfig, TrainConfig
 def build_optimizer(model: nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:
     params = [p for p in model.parameters() if p.requires_grad]
     if config.name == "sgd":
-        return torch.optim.SGD(params, lr=config.lr, momentum=config.momentum,
-                               weight_decay=config.weight_decay)
+        return torch.optim.SGD(
+            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
     optimizer = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[config.name]
     return optimizer(params, lr=config.lr, weight_decay=config.weight_decay)
 
@@ -24,9 +25,13 @@ def build_scheduler(
     if config is None or config.name == "none":
         return None
     if config.name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs, eta_min=config.min_lr)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(
+            optimizer, T_max=epochs, eta_min=config.min_lr
+        )
     if config.name == "step":
-        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+        return torch.optim.lr_scheduler.StepLR(
+            optimizer, step_size=config.step_size, gamma=config.gamma
+        )
     return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma)
 
 

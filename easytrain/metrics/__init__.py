@@ -39,6 +39,8 @@ DEFAULTS: dict[TaskKind, list[str]] = {
 }
 
 
-def metric_names(configured: list[str] | None, gates: dict[str, object], task: TaskKind) -> list[str]:
+def metric_names(
+    configured: list[str] | None, gates: dict[str, object], task: TaskKind
+) -> list[str]:
     """The metrics a run computes: the configured ones (or the task's defaults) plus gated ones."""
     return list(dict.fromkeys([*(configured or DEFAULTS[task]), *gates]))

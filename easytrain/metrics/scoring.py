@@ -19,11 +19,16 @@ class Predictions:
 
 
 @torch.no_grad()
-def outputs(model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device) -> torch.Tensor:
+def outputs(
+    model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device
+) -> torch.Tensor:
     """The model's raw outputs for x, in eval mode, batched, on the device."""
     was_training = model.training
     model.eval()
-    chunks = [model(x[i : i + batch_size].to(device, non_blocking=True)) for i in range(0, len(x), batch_size)]
+    chunks = [
+        model(x[i : i + batch_size].to(device, non_blocking=True))
+        for i in range(0, len(x), batch_size)
+    ]
     model.train(was_training)
     return torch.cat(chunks)
 

@@ -42,7 +42,11 @@ def _export_state_dict(model: nn.Module, example: torch.Tensor, path: Path) -> C
     return reloaded
 
 
-EXPORTERS = {"pt2": _export_pt2, "torchscript": _export_torchscript, "state_dict": _export_state_dict}
+EXPORTERS = {
+    "pt2": _export_pt2,
+    "torchscript": _export_torchscript,
+    "state_dict": _export_state_dict,
+}
 
 
 def model_card(ctx: RunContext) -> dict:
@@ -54,10 +58,17 @@ def model_card(ctx: RunContext) -> dict:
         "name": ctx.recipe.name,
         "task": data.task,
         "classes": data.classes,
-        "input": {"shape": list(data.input_shape), "dtype": "float32",
-                  "feature_names": data.feature_names, **data.preprocessing},
-        "output": ("logits: softmax gives the probability of each class"
-                   if data.task == "classification" else "values in target units"),
+        "input": {
+            "shape": list(data.input_shape),
+            "dtype": "float32",
+            "feature_names": data.feature_names,
+            **data.preprocessing,
+        },
+        "output": (
+            "logits: softmax gives the probability of each class"
+            if data.task == "classification"
+            else "values in target units"
+        ),
     }
 
 
@@ -84,17 +95,23 @@ class ExportStage:
                     reloaded = EXPORTERS[name](model, inputs[:2], path)
                     difference = float((reloaded(inputs) - expected).abs().max())
             except Exception as exc:  # one format failing must not stop the others
-                failures.append(f"{name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}")
+                failures.append(
+                    f"{name}: {str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                )
                 path.unlink(missing_ok=True)
                 continue
             if difference > self.config.tolerance:
-                failures.append(f"{name}: outputs differ from the model by {difference:.3g} "
-                                f"(export.tolerance {self.config.tolerance})")
+                failures.append(
+                    f"{name}: outputs differ from the model by {difference:.3g} "
+                    f"(export.tolerance {self.config.tolerance})"
+                )
                 continue
             card["files"][name] = FILES[name]
             card["checks"][name] = {"max_abs_diff": difference, "inputs": len(inputs)}
             ctx.artifacts[f"export_{name}"] = f"export/{FILES[name]}"
-            ctx.reporter.info(f"export: {name} → export/{FILES[name]} (max |diff| {difference:.2g})")
+            ctx.reporter.info(
+                f"export: {name} → export/{FILES[name]} (max |diff| {difference:.2g})"
+            )
         write_json(folder / "model.json", card)
         ctx.artifacts["model_card"] = "export/model.json"
         if failures:

@@ -39,8 +39,14 @@ class PreprocessStage:
             preprocessing["normalize"] = {"mean": mean.tolist(), "std": std.tolist()}
         if raw.task == "regression":
             y_train = raw.y[parts["train"]]
-            preprocessing["target"] = {"mean": float(y_train.mean()), "std": float(y_train.std() or 1.0)}
-        x_all, y_all = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), torch.from_numpy(raw.y)
+            preprocessing["target"] = {
+                "mean": float(y_train.mean()),
+                "std": float(y_train.std() or 1.0),
+            }
+        x_all, y_all = (
+            torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)),
+            torch.from_numpy(raw.y),
+        )
 
         def take(name: str) -> Split | None:
             index = torch.from_numpy(parts[name])

@@ -54,8 +54,14 @@ class RichReporter:
 
     def __init__(self) -> None:
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.console = Console(stderr=True)
         self.progress = Progress(
@@ -80,8 +86,9 @@ class RichReporter:
             self.progress.start()
         if self.task is not None:
             self.progress.remove_task(self.task)
-        self.task = self.progress.add_task("train", total=steps, completed=done,
-                                           epoch=f"{epoch}/{epochs}", rate="")
+        self.task = self.progress.add_task(
+            "train", total=steps, completed=done, epoch=f"{epoch}/{epochs}", rate=""
+        )
 
     def advance(self) -> None:
         self.progress.advance(self.task)
@@ -90,7 +97,9 @@ class RichReporter:
             task.fields["rate"] = f"{task.speed:.0f} steps/s"
 
     def end_epoch(self, row: dict[str, float]) -> None:
-        self.console.print(f"epoch {int(row['epoch'])}/{self.epochs}  {_format_row(row)}", highlight=False)
+        self.console.print(
+            f"epoch {int(row['epoch'])}/{self.epochs}  {_format_row(row)}", highlight=False
+        )
 
     def close(self) -> None:
         if self.progress.live.is_started:

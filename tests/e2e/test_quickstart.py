@@ -35,18 +35,38 @@ def test_quickstart_reaches_the_promised_accuracy(digits_run: tuple[Path, str]) 
 @pytest.mark.slow
 def test_run_folder_holds_everything(digits_run: tuple[Path, str]) -> None:
     out, _ = digits_run
-    for name in ("recipe.yaml", "env.json", "metrics.csv", "summary.json", "model.txt",
-                 "checkpoints/last.pt", "checkpoints/best.pt", "export/model.pt2", "export/model.json"):
+    for name in (
+        "recipe.yaml",
+        "env.json",
+        "metrics.csv",
+        "summary.json",
+        "model.txt",
+        "checkpoints/last.pt",
+        "checkpoints/best.pt",
+        "export/model.pt2",
+        "export/model.json",
+    ):
         assert (out / name).is_file(), name
     assert not list(out.rglob("*.tmp")), "a temp file was left behind"
     resolved = load_recipe(out / "recipe.yaml")  # the resolved recipe runs as it is
-    assert resolved.train.epochs == yaml.safe_load((RECIPES / "digits.yaml").read_text())["train"]["epochs"]
+    assert (
+        resolved.train.epochs
+        == yaml.safe_load((RECIPES / "digits.yaml").read_text())["train"]["epochs"]
+    )
     env = json.loads((out / "env.json").read_text())
     assert env["torch"] == torch.__version__ and env["device"] == "cpu"
     rows = list(csv.DictReader((out / "metrics.csv").open()))
     result = summary(out)
     assert len(rows) == result["epochs_completed"]
-    assert list(rows[0]) == ["epoch", "train_loss", "val_loss", "val_accuracy", "val_f1_macro", "lr", "seconds"]
+    assert list(rows[0]) == [
+        "epoch",
+        "train_loss",
+        "val_loss",
+        "val_accuracy",
+        "val_f1_macro",
+        "lr",
+        "seconds",
+    ]
     best = min(rows, key=lambda r: float(r["val_loss"]))
     assert int(best["epoch"]) == result["best_epoch"]
 
@@ -82,8 +102,14 @@ def test_regression_reports_metrics_in_target_units(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_missed_gate_exits_3_and_says_by_how_much(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = easytrain("run", str(RECIPES / "iris.yaml"), "--out", str(out), "train.epochs=1",
-                     "evaluate.gates={accuracy: 0.999, f1_macro: '>= 0.1'}")
+    done = easytrain(
+        "run",
+        str(RECIPES / "iris.yaml"),
+        "--out",
+        str(out),
+        "train.epochs=1",
+        "evaluate.gates={accuracy: 0.999, f1_macro: '>= 0.1'}",
+    )
     assert done.returncode == ExitCode.GATE_FAILED, done.stderr
     assert "accuracy" in done.stderr and "missed by" in done.stderr
     assert "Traceback" not in done.stderr
@@ -97,9 +123,17 @@ def test_a_missed_gate_exits_3_and_says_by_how_much(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_overrides_reach_the_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = easytrain("run", str(RECIPES / "wine.yaml"), "--out", str(out),
-                     "train.epochs=3", "model.hidden=[8]", "~train.scheduler", "~export",
-                     "~evaluate.gates")
+    done = easytrain(
+        "run",
+        str(RECIPES / "wine.yaml"),
+        "--out",
+        str(out),
+        "train.epochs=3",
+        "model.hidden=[8]",
+        "~train.scheduler",
+        "~export",
+        "~evaluate.gates",
+    )
     assert done.returncode == 0, done.stderr
     resolved = yaml.safe_load((out / "recipe.yaml").read_text())
     assert resolved["train"]["epochs"] == 3 and resolved["model"]["hidden"] == [8]
@@ -113,7 +147,9 @@ def test_overrides_reach_the_run(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_runs_without_out_get_their_own_folders(tmp_path: Path) -> None:
     for _ in range(2):
-        done = easytrain("run", str(RECIPES / "iris.yaml"), "train.epochs=1", "~evaluate.gates", cwd=tmp_path)
+        done = easytrain(
+            "run", str(RECIPES / "iris.yaml"), "train.epochs=1", "~evaluate.gates", cwd=tmp_path
+        )
         assert done.returncode == 0, done.stderr
     folders = sorted((tmp_path / "runs" / "iris").iterdir())
     assert len(folders) == 2
