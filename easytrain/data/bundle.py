@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +31,8 @@ class DataBundle:
     feature_names: list[str] | None = None
     description: str = ""
     preprocessing: dict[str, Any] = field(default_factory=dict)  # JSON: what predict needs
+    # Applied to each training batch on the device (augmentation); never to val/test.
+    train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     @property
     def num_outputs(self) -> int:

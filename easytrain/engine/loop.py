@@ -80,6 +80,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
         )
 
     x, y = data.train.x.to(device), data.train.y.to(device)  # the whole split lives on the device
+    augment = data.train_transform
     n, batch_size = len(y), config.batch_size
     steps = math.ceil(n / batch_size)
     with StopRequest() as stop:
@@ -91,7 +92,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
             ctx.reporter.start_epoch(epoch + 1, config.epochs, steps, done=state.batch)
             for batch in range(state.batch, steps):
                 index = order[batch * batch_size : (batch + 1) * batch_size]
-                loss = loss_fn(model(x[index]), y[index])
+                inputs = x[index] if augment is None else augment(x[index])
+                loss = loss_fn(model(inputs), y[index])
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
