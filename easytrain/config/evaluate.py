@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, ValidationInfo
+from pydantic import AfterValidator, BeforeValidator, ValidationInfo
 
 from easytrain.config.base import Section
 from easytrain.registry import suggest
@@ -32,7 +32,13 @@ def _check_gate(expression: float | str) -> float | str:
     return expression
 
 
-GateBound = Annotated[float | str, AfterValidator(_check_gate)]
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):  # YAML `true` would otherwise become the bound 1.0
+        raise ValueError("a gate is a number or a comparison like '>= 0.95', not true/false")
+    return value
+
+
+GateBound = Annotated[float | str, BeforeValidator(_not_bool), AfterValidator(_check_gate)]
 
 
 def _known_metric(name: str, info: ValidationInfo) -> str:

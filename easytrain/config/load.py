@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from easytrain.config.overrides import apply_overrides
-from easytrain.config.problems import to_problems
+from easytrain.config.problems import problem_order, to_problems
 from easytrain.config.recipe import Recipe, recipe_model
 from easytrain.config.yamlpos import Path_, Positions, dotted, load_file
 from easytrain.errors import Problem, RecipeError
@@ -42,24 +43,24 @@ def load_recipe(
             )
         )
     apply_overrides(data, positions, overrides or [])
-    data.setdefault("name", path.stem)
+    data.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "run")
     return validate_data(data, positions, allow_code=allow_code, registry=registry)
 
 
 def validate_data(
     data: dict[str, Any], positions: Positions, *, allow_code: bool, registry: Registry
 ) -> Recipe:
+    """Validate with pydantic and the cross-section checks; every problem is reported at once."""
     model = recipe_model(registry)
-    try:
-        recipe = model.model_validate(
-            data, context={"allow_code": allow_code, "registry": registry}
-        )
-    except ValidationError as exc:
-        raise RecipeError(to_problems(exc, data, positions, model)) from None
     problems = [
         Problem(message, key=dotted(key), where=positions.nearest(key))
-        for key, message in check_recipe(recipe, registry)
+        for key, message in check_recipe(data)
     ]
+    try:
+        recipe = model.model_validate(data, context={"allow_code": allow_code, "registry": registry})
+    except ValidationError as exc:
+        problems = to_problems(exc, data, positions, model) + problems
+        raise RecipeError(sorted(set(problems), key=problem_order)) from None
     if problems:
         raise RecipeError(problems)
     return recipe
@@ -78,30 +79,33 @@ def monitor_mode(monitor: str, mode: str, registry: Registry) -> str:
     return "max" if info is not None and info.higher_is_better else "min"
 
 
-def check_recipe(recipe: Recipe, registry: Registry) -> list[tuple[Path_, str]]:
-    """Checks that span sections; pydantic has already checked each field on its own."""
+def _get(data: Any, *path: str, default: Any = None) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return default
+        data = data[key]
+    return data
+
+
+def check_recipe(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+    """Checks that span sections. They read the raw data (defaults where a key is left out), so
+    that they are reported together with pydantic's field errors, not after those are fixed."""
     problems: list[tuple[Path_, str]] = []
-    known = registry.names("metric")
-    columns = ["train_loss", "val_loss", *(f"val_{m}" for m in known)]
-    monitors = [(("train", "monitor"), recipe.train.monitor)]
-    if recipe.train.early_stopping is not None:
-        monitors.append(
-            (("train", "early_stopping", "monitor"), recipe.train.early_stopping.monitor)
-        )
+    split = _get(data, "data", "split", default={})
+    fractions = {name: _get(split, name, default=0.15) for name in ("val", "test")}
+    monitors: list[tuple[Path_, Any]] = []
+    if "monitor" in (_get(data, "train", default={}) or {}):
+        monitors.append((("train", "monitor"), _get(data, "train", "monitor")))
+    if isinstance(_get(data, "train", "early_stopping"), dict):
+        key = ("train", "early_stopping", "monitor")
+        monitors.append((key, _get(data, *key, default="val_loss")))
     for key, monitor in monitors:
-        if monitor not in columns:
-            problems.append(
-                (
-                    key,
-                    f"'{monitor}' is not a logged value{suggest(monitor, columns)}; use train_loss, val_loss or val_<metric>",
-                )
-            )
-        elif monitor.startswith("val_") and recipe.data.split.val == 0:
+        if isinstance(monitor, str) and monitor.startswith("val_") and fractions["val"] == 0:
             problems.append((key, f"'{monitor}' needs a validation split, but data.split.val is 0"))
-    if recipe.evaluate.gates and getattr(recipe.data.split, recipe.evaluate.gate_split) == 0:
-        split = recipe.evaluate.gate_split
+    gate_split = _get(data, "evaluate", "gate_split", default="test")
+    if _get(data, "evaluate", "gates") and fractions.get(gate_split) == 0:
         problems.append(
-            (("evaluate", "gates"), f"gates check the {split} split, but data.split.{split} is 0")
+            (("evaluate", "gates"), f"gates check the {gate_split} split, but data.split.{gate_split} is 0")
         )
     return problems
 

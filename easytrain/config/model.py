@@ -139,6 +139,7 @@ Layer = Annotated[
     | Annotated[ActivationItem, Tag("activation")],
     Discriminator(_layer_kind),
 ]
+LAYER_KINDS = ("conv", "pool", "dense", "dropout", "flatten", "batchnorm", "activation")
 BARE_LAYERS = ("flatten", "batchnorm", "pool", "dropout")  # kinds whose settings all have defaults
 _SHORT_FORMS = {
     "pool": "size",

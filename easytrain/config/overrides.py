@@ -32,25 +32,41 @@ def _step(node: Any, part: str, origin: str) -> tuple[Any, str | int]:
     )
 
 
+def _delete(data: dict[str, Any], positions: Positions, parts: list[str], origin: str) -> None:
+    """`~a.b`: remove a key (or list item) and forget, or shift, the positions under it."""
+    node: Any = data
+    path: Path_ = ()
+    for part in parts:
+        index: str | int = int(part) if isinstance(node, list) and part.isdigit() else part
+        present = (isinstance(node, dict) and index in node) or (
+            isinstance(node, list) and isinstance(index, int) and index < len(node)
+        )
+        if not present:
+            raise RecipeError(
+                Problem(f"nothing to delete: '{'.'.join(parts)}' is not in the recipe", where=origin)
+            )
+        parent, node, path = node, node[index], (*path, index)
+    del parent[path[-1]]
+    depth, moved = len(path), {}
+    for known in list(positions):
+        if known[:depth] == path:
+            del positions[known]
+        elif (
+            isinstance(path[-1], int)
+            and known[: depth - 1] == path[:-1]
+            and len(known) >= depth
+            and isinstance(known[depth - 1], int)
+            and known[depth - 1] > path[-1]
+        ):  # later list items move up by one
+            moved[(*path[:-1], known[depth - 1] - 1, *known[depth:])] = positions.pop(known)
+    positions.update(moved)
+
+
 def apply_override(data: dict[str, Any], positions: Positions, item: str) -> None:
     """Apply one override in place and mark the paths it touched as coming from it."""
     origin = f"override {item}"
     if item.startswith("~"):
-        parts = _parse_path(item[1:], origin)
-        node: Any = data
-        for part in parts[:-1]:
-            container, key = _step(node, part, origin)
-            node = container[key] if (isinstance(container, list) or key in container) else None
-            if node is None:
-                raise RecipeError(
-                    Problem(f"nothing to delete: '{item[1:]}' is not in the recipe", where=origin)
-                )
-        container, key = _step(node, parts[-1], origin)
-        if isinstance(container, dict) and key not in container:
-            raise RecipeError(
-                Problem(f"nothing to delete: '{item[1:]}' is not in the recipe", where=origin)
-            )
-        del container[key]
+        _delete(data, positions, _parse_path(item[1:], origin), origin)
         return
     dotted, sep, raw = item.partition("=")
     if not sep:

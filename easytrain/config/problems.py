@@ -7,6 +7,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from easytrain.config.model import LAYER_KINDS
 from easytrain.config.yamlpos import Path_, Positions, dotted
 from easytrain.errors import Problem
 from easytrain.registry import suggest
@@ -100,6 +101,12 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
         expected = [t for t in expected if t and t != "import-path"]
+        if loc and loc[0] == "model" and "layers" in loc and kind == "union_tag_not_found":
+            return (
+                f"a layer is one kind with its settings, e.g. `conv: {{channels: 32}}` or `flatten`; "
+                f"got {_got(value)}; kinds: {', '.join(LAYER_KINDS)}",
+                loc,
+            )
         key = "source" if loc and loc[0] == "data" else "type"
         tag = ctx.get("tag", "")
         what = (
@@ -138,10 +145,12 @@ def to_problems(
         loc = data_path(data, tuple(error["loc"]))
         message, key_path = _message(error, root, loc)
         problems.append(Problem(message, key=dotted(key_path), where=positions.nearest(key_path)))
-    return sorted(set(problems), key=lambda p: _line_order(p.where))
+    return sorted(set(problems), key=problem_order)
 
 
-def _line_order(where: str) -> tuple[int, int, str]:
+def problem_order(problem: Problem) -> tuple[int, int, str]:
+    """File problems by line and column; override problems after them."""
+    where = problem.where
     parts = where.rsplit(":", 2)
     if len(parts) == 3 and parts[1].isdigit() and parts[2].isdigit():
         return int(parts[1]), int(parts[2]), where

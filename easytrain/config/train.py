@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt
+from pydantic import (
+    AfterValidator,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    ValidationInfo,
+)
 
 from easytrain.config.base import Section
+from easytrain.registry import suggest
 
 Loss = Literal["auto", "cross_entropy", "mse", "l1", "huber"]
+
+
+def _logged_value(monitor: str, info: ValidationInfo) -> str:
+    """A column of metrics.csv: train_loss, val_loss or val_<metric>."""
+    registry = (info.context or {}).get("registry")
+    if registry is None:
+        return monitor
+    columns = ["train_loss", "val_loss", *(f"val_{m}" for m in registry.names("metric"))]
+    if monitor not in columns:
+        raise ValueError(
+            f"'{monitor}' is not a logged value{suggest(monitor, columns)}; "
+            "use train_loss, val_loss or val_<metric>"
+        )
+    return monitor
+
+
+Monitor = Annotated[str, AfterValidator(_logged_value)]
 
 
 class OptimizerConfig(Section):
@@ -34,7 +59,7 @@ class SchedulerConfig(Section):
 
 
 class EarlyStoppingConfig(Section):
-    monitor: str = "val_loss"
+    monitor: Monitor = "val_loss"
     """A logged column of metrics.csv: val_loss, train_loss or val_<metric>."""
     patience: PositiveInt = 5
     """Epochs without improvement before stopping."""
@@ -61,5 +86,5 @@ class TrainConfig(Section):
     """auto: cross-entropy for classification, MSE for regression."""
     early_stopping: EarlyStoppingConfig | None = None
     """Stop when the monitored value stops improving."""
-    monitor: str = "val_loss"
+    monitor: Monitor = "val_loss"
     """What picks checkpoints/best.pt (early_stopping.monitor wins when set)."""

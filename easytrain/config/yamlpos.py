@@ -76,57 +76,63 @@ class _Builder:
         return self._scalars.construct_object(node)
 
     def _mapping(self, node: yaml.MappingNode, path: Path_) -> dict[Any, Any]:
-        result: dict[Any, Any] = {}
         merged: dict[Any, Any] = {}
+        # Merge keys first (`<<: *defaults`), so that explicit keys win, positions included.
         for key_node, value_node in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *defaults`
-                sources = (
-                    value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
-                )
-                for source in sources:
-                    value = self.build(source, path)
-                    if isinstance(value, dict):
-                        merged = {**value, **merged}
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                merged |= self._merge(value_node, path)
+        result: dict[Any, Any] = {}
+        first_line: dict[Any, int] = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(
-                    Problem(
-                        "a key must be a plain word, not a list or mapping",
-                        key=dotted(path),
-                        where=self.where(key_node),
-                    )
+                    Problem("a key must be a plain word, not a list or mapping",
+                            key=dotted(path), where=self.where(key_node))
                 )
                 continue
-            key = (
-                self._scalars.construct_object(key_node)
-                if key_node.tag in _STANDARD_TAGS
-                else key_node.value
-            )
+            key = self._key(key_node)
             if key in result:
                 self.problems.append(
-                    Problem(
-                        f"duplicate key '{key}' (first at line {self._first_line(node, key)})",
-                        key=dotted((*path, key)),
-                        where=self.where(key_node),
-                    )
+                    Problem(f"duplicate key '{key}' (first at line {first_line[key]})",
+                            key=dotted((*path, key)), where=self.where(key_node))
                 )
                 continue
+            first_line[key] = key_node.start_mark.line + 1
             self.positions[(*path, key)] = self.where(key_node)
             result[key] = self.build(value_node, (*path, key))
         return {**merged, **result}
 
-    @staticmethod
-    def _first_line(node: yaml.MappingNode, key: Any) -> int:
-        for key_node, _ in node.value:
-            if key_node.value == key:
-                return key_node.start_mark.line + 1
-        return 0
+    def _merge(self, value_node: yaml.Node, path: Path_) -> dict[Any, Any]:
+        sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        merged: dict[Any, Any] = {}
+        for source in reversed(sources):  # earlier sources win, as in YAML's merge rules
+            value = self.build(source, path)
+            if not isinstance(value, dict):
+                self.problems.append(
+                    Problem("'<<' merges a mapping (an alias such as *defaults), not a single value",
+                            key=dotted(path), where=self.where(source))
+                )
+                continue
+            merged |= value
+        return merged
+
+    def _key(self, key_node: yaml.ScalarNode) -> Any:
+        if key_node.tag in _STANDARD_TAGS:
+            return self._scalars.construct_object(key_node)
+        self.problems.append(
+            Problem(f"YAML tag '{key_node.tag}' is not allowed on a key", where=self.where(key_node))
+        )
+        return key_node.value
 
 
 def load_text(text: str, label: str) -> tuple[Any, Positions]:
     """Parse YAML text into plain data and the position of every path in it."""
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except RecursionError:
+        raise RecipeError(Problem("the recipe is nested too deeply", where=label)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label

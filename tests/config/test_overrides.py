@@ -141,11 +141,6 @@ def test_all_bad_overrides_are_reported_together(loaded):
     assert data["train"]["epochs"] == 4, "the good override in between still applied"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="deleting a list item does not shift the positions of the items after it",
-)
 def test_positions_follow_list_items_after_a_deletion(loaded):
     data, positions = loaded
     apply_overrides(data, positions, ["~model.layers.0"])
