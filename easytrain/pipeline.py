@@ -50,7 +50,7 @@ def check_against_data(ctx: RunContext) -> None:
                 f"evaluate: metric '{name}' is for {info.task}, but this data is {task}"
             )
     loss = recipe.train.loss
-    if (loss == "cross_entropy") != (task == "classification") and loss != "auto":
+    if loss != "auto" and (loss in ("cross_entropy", "bce")) != (task == "classification"):
         problems.append(f"train.loss: '{loss}' does not fit a {task} task")
     if problems:
         raise RecipeError(problems)

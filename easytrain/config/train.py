@@ -8,15 +8,17 @@ from pydantic import (
     AfterValidator,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     ValidationInfo,
+    model_validator,
 )
 
 from easytrain.config.base import Section
 from easytrain.registry import suggest
 
-Loss = Literal["auto", "cross_entropy", "mse", "l1", "huber"]
+Loss = Literal["auto", "cross_entropy", "bce", "mse", "l1", "huber"]
 
 
 def _logged_value(monitor: str, info: ValidationInfo) -> str:
@@ -37,25 +39,55 @@ Monitor = Annotated[str, AfterValidator(_logged_value)]
 
 
 class OptimizerConfig(Section):
-    name: Literal["adam", "adamw", "sgd"] = "adam"
-    """adam, adamw or sgd."""
+    name: Literal["adam", "adamw", "sgd", "rmsprop"] = "adam"
+    """adam, adamw, sgd or rmsprop."""
     lr: PositiveFloat = 1e-3
-    """Learning rate."""
+    """Learning rate (the peak, after warmup)."""
     weight_decay: NonNegativeFloat = 0.0
     """L2 penalty (decoupled for adamw)."""
+    weight_decay_exclude_norm: bool = False
+    """No weight decay for biases and normalization layers (a parameter group of their own)."""
     momentum: float = Field(0.9, ge=0.0, lt=1.0)
-    """sgd only."""
+    """sgd and rmsprop."""
+    nesterov: bool = False
+    """sgd: Nesterov momentum."""
+    betas: tuple[float, float] = (0.9, 0.999)
+    """adam and adamw: decay rates of the moment estimates."""
 
 
 class SchedulerConfig(Section):
-    name: Literal["none", "cosine", "step", "exponential"] = "cosine"
-    """How the learning rate changes per epoch."""
+    name: Literal["none", "cosine", "step", "multistep", "exponential", "onecycle", "plateau"] = (
+        "cosine"
+    )
+    """How the learning rate changes: updated every optimizer step (plateau: every epoch)."""
+    warmup_epochs: NonNegativeInt = 0
+    """Linear warmup from near zero to optimizer.lr over this many epochs."""
+    warmup_steps: NonNegativeInt = 0
+    """Linear warmup over this many optimizer steps (instead of warmup_epochs)."""
+    min_lr: NonNegativeFloat = 0.0
+    """cosine: the learning rate reached at the last step."""
     step_size: PositiveInt = 10
     """step: epochs between decays."""
+    milestones: list[PositiveInt] = [30, 60]
+    """multistep: the epochs at which the learning rate decays."""
     gamma: PositiveFloat = 0.1
-    """step/exponential: factor applied at each decay."""
-    min_lr: NonNegativeFloat = 0.0
-    """cosine: the learning rate reached at the last epoch."""
+    """step, multistep: factor at each decay; exponential: factor per epoch."""
+    max_lr: PositiveFloat | None = None
+    """onecycle: the peak learning rate (default optimizer.lr)."""
+    pct_start: float = Field(0.3, gt=0.0, lt=1.0)
+    """onecycle: the share of steps spent increasing the learning rate."""
+    factor: float = Field(0.1, gt=0.0, lt=1.0)
+    """plateau: factor applied when the monitored value stops improving."""
+    patience: NonNegativeInt = 3
+    """plateau: epochs without improvement before the learning rate is reduced."""
+
+    @model_validator(mode="after")
+    def _one_warmup(self) -> SchedulerConfig:
+        if self.warmup_epochs and self.warmup_steps:
+            raise ValueError("give warmup_epochs or warmup_steps, not both")
+        if self.name == "onecycle" and (self.warmup_epochs or self.warmup_steps):
+            raise ValueError("onecycle warms up by itself (pct_start); remove the warmup")
+        return self
 
 
 class EarlyStoppingConfig(Section):
@@ -77,14 +109,40 @@ class TrainConfig(Section):
     epochs: PositiveInt = 10
     """Passes over the training split."""
     batch_size: PositiveInt = 64
-    """Examples per optimisation step."""
+    """Examples per forward pass (per process)."""
+    accumulate: PositiveInt = 1
+    """Batches whose gradients are summed before each optimizer step (effective batch × N)."""
     optimizer: OptimizerConfig = OptimizerConfig()
     """The optimizer and its learning rate."""
     scheduler: SchedulerConfig | None = None
     """Learning-rate schedule; none keeps it constant."""
     loss: Loss = "auto"
-    """auto: cross-entropy for classification, MSE for regression."""
+    """auto: cross_entropy for classification, mse for regression; bce: one logit per example (two classes); l1, huber."""
+    label_smoothing: float = Field(0.0, ge=0.0, lt=1.0)
+    """cross_entropy: share of the target spread over the other classes."""
+    class_weights: Literal["auto"] | list[PositiveFloat] | None = None
+    """Weigh classes in the loss: auto (inverse frequency in the training split) or one weight per class."""
+    huber_delta: PositiveFloat = 1.0
+    """huber: where the loss turns from quadratic to linear (standardized units)."""
+    grad_clip_norm: PositiveFloat | None = None
+    """Clip the gradients' total norm to this value."""
+    grad_clip_value: PositiveFloat | None = None
+    """Clip each gradient element to ± this value."""
+    precision: Literal["32", "bf16", "fp16"] = "32"
+    """bf16 autocast (CPU and CUDA) or fp16 autocast with a gradient scaler (CUDA)."""
+    channels_last: bool = False
+    """Channels-last memory format for image models (faster convolutions on recent GPUs)."""
+    compile: bool = False
+    """torch.compile the model (first steps are slower while it compiles)."""
+    deterministic: bool = False
+    """Use only deterministic algorithms (slower on GPU; CPU runs are repeatable anyway)."""
     early_stopping: EarlyStoppingConfig | None = None
     """Stop when the monitored value stops improving."""
     monitor: Monitor = "val_loss"
     """What picks checkpoints/best.pt (early_stopping.monitor wins when set)."""
+    checkpoint_every_steps: PositiveInt | None = None
+    """Also write checkpoints/last.pt every N optimizer steps, so a killed run loses little."""
+    log_every_steps: PositiveInt = 50
+    """How often the running loss is read from the device (progress bar, NaN check)."""
+    tensorboard: bool = True
+    """Write TensorBoard event files to tensorboard/."""

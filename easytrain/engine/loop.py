@@ -1,15 +1,13 @@
 """The training loop. It reads top to bottom: set up, then per epoch shuffle, step, validate,
-log, checkpoint. No host–device sync per step: the loss is summed on the device and read once
-per epoch. Batches are sliced out of in-memory tensors (no DataLoader, no per-example Python)."""
+log, checkpoint. No host–device sync per step: the loss is summed on the device and read once per
+logging interval. Batches are sliced out of in-memory tensors (no DataLoader, no per-example
+Python), in an order that depends only on (seed, epoch), so a resumed run replays it exactly."""
 
 from __future__ import annotations
 
 import math
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
-from typing import Any
-
 import torch
 
 from easytrain.config.load import monitor_mode
@@ -17,7 +15,9 @@ from easytrain.config.train import TrainConfig
 from easytrain.context import RunContext
 from easytrain.engine import checkpoint, rng
 from easytrain.engine.interrupt import StopRequest
-from easytrain.engine.optim import build_loss, build_optimizer, build_scheduler
+from easytrain.engine.optim import build_optimizer, training_loss
+from easytrain.engine.precision import Precision
+from easytrain.engine.schedule import Schedule
 from easytrain.errors import Interrupted, RunFailed
 from easytrain.metrics.scoring import evaluate_split
 from easytrain.tracking.csvlog import write_metrics_csv
@@ -45,13 +45,37 @@ def _improved(value: float, best: float | None, mode: str, min_delta: float) -> 
     return value < best - min_delta if mode == "min" else value > best + min_delta
 
 
+def _compiled(model: torch.nn.Module, probe: torch.Tensor) -> torch.nn.Module:
+    """torch.compile, tried on a real batch now, so that 'unsupported' is said at the start."""
+    try:
+        compiled = torch.compile(model)
+        compiled(probe)
+    except Exception as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise RunFailed(f"train.compile: torch.compile does not work here ({reason}); "
+                        "set train.compile=false") from None
+    return compiled
+
+
 def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopState:
     model, data, device, seed = ctx.model, ctx.data, ctx.device, ctx.recipe.seed
     assert model is not None and data is not None, "the preprocess and model stages run first"
     folder = ctx.run_dir / "checkpoints"
+    x, y = data.train.x.to(device), data.train.y.to(device)  # the whole split lives on the device
+    if config.channels_last and x.ndim == 4:
+        model = model.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    n, batch_size, accumulate = len(y), config.batch_size, config.accumulate
+    batches = math.ceil(n / batch_size)
+    steps_per_epoch = math.ceil(batches / accumulate)
+
+    loss_fn = training_loss(config, data, device)
     optimizer = build_optimizer(model, config.optimizer)
-    scheduler = build_scheduler(optimizer, config.scheduler, config.epochs)
-    loss_fn = build_loss(config, data.task, data.preprocessing.get("target"))
+    schedule = Schedule(config.scheduler, optimizer, steps_per_epoch, config.epochs)
+    precision = Precision(config.precision, device)
+    forward = _compiled(model, x[:batch_size]) if config.compile else model
+    params = [p for p in model.parameters() if p.requires_grad]
+    augment = data.train_transform
     stopping = config.early_stopping
     monitor = stopping.monitor if stopping else config.monitor
     mode = monitor_mode(monitor, stopping.mode if stopping else "auto", ctx.registry)
@@ -60,10 +84,14 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
 
     state = LoopState()
     if ctx.resume:
-        state = _restore(folder / "last.pt", model, optimizer, scheduler, device)
-        ctx.reporter.info(
-            f"resuming after epoch {state.epoch}, batch {state.batch} (step {state.step})"
-        )
+        saved = checkpoint.load(folder / "last.pt", map_location=device)
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        schedule.load_state_dict(saved["schedule"])
+        precision.load_state_dict(saved["scaler"])
+        rng.restore(saved["rng"])
+        state = LoopState(**saved["state"])
+        ctx.reporter.info(f"resuming after epoch {state.epoch}, batch {state.batch} (step {state.step})")
 
     def save_last() -> None:
         checkpoint.save(
@@ -71,7 +99,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                 "format": CHECKPOINT_FORMAT,
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
-                "scheduler": scheduler.state_dict() if scheduler else None,
+                "schedule": schedule.state_dict(),
+                "scaler": precision.state_dict(),
                 "rng": rng.capture(),
                 "state": asdict(state),
                 "recipe": ctx.recipe.model_dump(mode="json"),
@@ -79,95 +108,93 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
             folder / "last.pt",
         )
 
-    x, y = data.train.x.to(device), data.train.y.to(device)  # the whole split lives on the device
-    augment = data.train_transform
-    n, batch_size = len(y), config.batch_size
-    steps = math.ceil(n / batch_size)
-    with StopRequest() as stop:
-        for epoch in range(state.epoch, config.epochs):
-            started = time.perf_counter()
-            model.train()
-            order = rng.epoch_order(n, seed, epoch).to(device)
-            loss_sum = torch.tensor(state.loss_sum, device=device)
-            ctx.reporter.start_epoch(epoch + 1, config.epochs, steps, done=state.batch)
-            for batch in range(state.batch, steps):
-                index = order[batch * batch_size : (batch + 1) * batch_size]
-                inputs = x[index] if augment is None else augment(x[index])
-                loss = loss_fn(model(inputs), y[index])
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                loss_sum += loss.detach() * len(index)
-                state.step += 1
-                ctx.reporter.advance()
-                if stop.requested:  # Ctrl-C: finish the step, save where we are, leave
-                    state.batch, state.loss_sum = batch + 1, float(loss_sum)
-                    save_last()
-                    raise Interrupted(
-                        f"interrupted in epoch {epoch + 1} at batch {batch + 1}/{steps}; "
-                        f"continue with: easytrain run … --resume --out {ctx.run_dir}"
+    def check_finite(loss_sum: torch.Tensor, epoch: int) -> float:
+        value = float(loss_sum)  # a host sync: only once per logging interval
+        if not math.isfinite(value):
+            raise RunFailed(
+                f"the training loss became {value} in epoch {epoch + 1}, at or before step "
+                f"{state.step}; lower train.optimizer.lr or clip gradients "
+                f"(train.grad_clip_norm). The last good checkpoint is kept: {folder / 'last.pt'}"
+            )
+        return value
+
+    tensorboard = None
+    if config.tensorboard:
+        from easytrain.tracking.tensorboard import TensorBoardLog
+
+        tensorboard = TensorBoardLog(ctx.run_dir / "tensorboard")
+    try:
+        with StopRequest() as stop:
+            for epoch in range(state.epoch, config.epochs):
+                started = time.perf_counter()
+                model.train()
+                order = rng.epoch_order(n, seed, epoch).to(device)
+                loss_sum = torch.tensor(state.loss_sum, device=device)
+                seen = state.batch * batch_size
+                ctx.reporter.start_epoch(epoch + 1, config.epochs, steps_per_epoch,
+                                         done=state.batch // accumulate)
+                for batch in range(state.batch, batches):
+                    index = order[batch * batch_size : (batch + 1) * batch_size]
+                    group = batch // accumulate  # gradients of a group are summed, then one step
+                    group_end = min((group + 1) * accumulate, batches)
+                    group_examples = min(group_end * batch_size, n) - group * accumulate * batch_size
+                    inputs = x[index] if augment is None else augment(x[index])
+                    with precision.autocast():
+                        loss = loss_fn(forward(inputs), y[index])
+                    # weighting by share of the group makes 4 × 16 the same step as 1 × 64
+                    precision.backward(loss * (len(index) / group_examples))
+                    loss_sum += loss.detach().float() * len(index)
+                    seen += len(index)
+                    if batch + 1 < group_end:
+                        continue
+                    precision.step(optimizer, params, config.grad_clip_norm, config.grad_clip_value)
+                    optimizer.zero_grad(set_to_none=True)
+                    schedule.after_step()
+                    state.step += 1
+                    ctx.reporter.advance()
+                    if state.step % config.log_every_steps == 0:
+                        ctx.reporter.status(f"loss {check_finite(loss_sum, epoch) / seen:.4f}")
+                    every = config.checkpoint_every_steps
+                    if (every and state.step % every == 0) or stop.requested:
+                        state.batch, state.loss_sum = batch + 1, check_finite(loss_sum, epoch)
+                        save_last()
+                    if stop.requested:  # Ctrl-C: the step is finished and saved; leave
+                        raise Interrupted(
+                            f"interrupted in epoch {epoch + 1} at batch {batch + 1}/{batches}; "
+                            f"continue with: easytrain run … --resume --out {ctx.run_dir}"
+                        )
+
+                row: dict[str, float] = {"epoch": epoch + 1, "train_loss": check_finite(loss_sum, epoch) / n}
+                if data.val is not None:
+                    scores = evaluate_split(model, data.val.x, data.val.y, task=data.task,
+                                            loss_fn=loss_fn, names=metric_names, registry=ctx.registry,
+                                            batch_size=max(batch_size, 256), device=device)
+                    row |= {f"val_{name}": value for name, value in scores.items()}
+                row["lr"] = optimizer.param_groups[0]["lr"]
+                row["seconds"] = round(time.perf_counter() - started, 4)
+                value = row.get(monitor, math.nan)
+                schedule.after_epoch(value, mode)
+
+                state.epoch, state.batch, state.loss_sum = epoch + 1, 0, 0.0
+                state.history.append(row)
+                if _improved(value, state.best_value, mode, stopping.min_delta if stopping else 0.0):
+                    state.best_value, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
+                    checkpoint.save({"model": model.state_dict(), "epoch": epoch + 1,
+                                     "monitor": monitor, "value": value}, folder / "best.pt")
+                else:
+                    state.bad_epochs += 1
+                save_last()
+                write_metrics_csv(ctx.run_dir / "metrics.csv", state.history)
+                if tensorboard is not None:
+                    tensorboard.epoch(row)
+                ctx.reporter.end_epoch(row)
+                if stopping and state.bad_epochs >= stopping.patience:
+                    ctx.reporter.info(
+                        f"early stopping: {monitor} has not improved for {stopping.patience} epochs "
+                        f"(best {state.best_value:.4g} at epoch {state.best_epoch})"
                     )
-
-            train_loss = float(loss_sum) / n  # the one host sync of the epoch
-            if not math.isfinite(train_loss):
-                raise RunFailed(
-                    f"the training loss became {train_loss} in epoch {epoch + 1} (by step {state.step}); "
-                    f"lower train.optimizer.lr? The last good checkpoint is {folder / 'last.pt'}"
-                )
-            row: dict[str, float] = {"epoch": epoch + 1, "train_loss": train_loss}
-            if data.val is not None:
-                scores = evaluate_split(
-                    model,
-                    data.val.x,
-                    data.val.y,
-                    task=data.task,
-                    loss_fn=loss_fn,
-                    names=metric_names,
-                    registry=ctx.registry,
-                    batch_size=max(batch_size, 256),
-                    device=device,
-                )
-                row |= {f"val_{name}": value for name, value in scores.items()}
-            row["lr"] = optimizer.param_groups[0]["lr"]
-            if scheduler is not None:
-                scheduler.step()
-            row["seconds"] = round(time.perf_counter() - started, 4)
-
-            state.epoch, state.batch, state.loss_sum = epoch + 1, 0, 0.0
-            state.history.append(row)
-            value = row.get(monitor, math.nan)
-            if _improved(value, state.best_value, mode, stopping.min_delta if stopping else 0.0):
-                state.best_value, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
-                checkpoint.save(
-                    {
-                        "model": model.state_dict(),
-                        "epoch": epoch + 1,
-                        "monitor": monitor,
-                        "value": value,
-                    },
-                    folder / "best.pt",
-                )
-            else:
-                state.bad_epochs += 1
-            save_last()
-            write_metrics_csv(ctx.run_dir / "metrics.csv", state.history)
-            ctx.reporter.end_epoch(row)
-            if stopping and state.bad_epochs >= stopping.patience:
-                ctx.reporter.info(
-                    f"early stopping: {monitor} has not improved for {stopping.patience} epochs "
-                    f"(best {state.best_value:.4g} at epoch {state.best_epoch})"
-                )
-                break
+                    break
+    finally:
+        if tensorboard is not None:
+            tensorboard.close()
     return state
-
-
-def _restore(
-    path: Path, model: Any, optimizer: Any, scheduler: Any, device: torch.device
-) -> LoopState:
-    saved = checkpoint.load(path, map_location=device)
-    model.load_state_dict(saved["model"])
-    optimizer.load_state_dict(saved["optimizer"])
-    if scheduler is not None and saved["scheduler"] is not None:
-        scheduler.load_state_dict(saved["scheduler"])
-    rng.restore(saved["rng"])
-    return LoopState(**saved["state"])

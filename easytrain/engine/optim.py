@@ -1,38 +1,43 @@
-"""Optimizer, learning-rate schedule and loss, built from the `train:` section."""
+"""Optimizer and loss, built from the `train:` section."""
 
 from __future__ import annotations
+
+from typing import Any
 
 import torch
 from torch import nn
 
-from easytrain.config.train import OptimizerConfig, SchedulerConfig, TrainConfig
+from easytrain.config.train import OptimizerConfig, TrainConfig
+from easytrain.errors import RecipeError
+
+_NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
+
+
+def parameter_groups(model: nn.Module, config: OptimizerConfig) -> list[dict]:
+    """One group, or two when biases and normalization weights are spared weight decay."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not config.weight_decay_exclude_norm or not config.weight_decay:
+        return [{"params": params}]
+    spared = {
+        id(p)
+        for module in model.modules()
+        for name, p in module.named_parameters(recurse=False)
+        if isinstance(module, _NORMS) or name == "bias"
+    }
+    return [
+        {"params": [p for p in params if id(p) not in spared]},
+        {"params": [p for p in params if id(p) in spared], "weight_decay": 0.0},
+    ]
 
 
 def build_optimizer(model: nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:
-    params = [p for p in model.parameters() if p.requires_grad]
+    groups, common = parameter_groups(model, config), {"lr": config.lr, "weight_decay": config.weight_decay}
     if config.name == "sgd":
-        return torch.optim.SGD(
-            params, lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
-        )
+        return torch.optim.SGD(groups, momentum=config.momentum, nesterov=config.nesterov, **common)
+    if config.name == "rmsprop":
+        return torch.optim.RMSprop(groups, momentum=config.momentum, **common)
     optimizer = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[config.name]
-    return optimizer(params, lr=config.lr, weight_decay=config.weight_decay)
-
-
-def build_scheduler(
-    optimizer: torch.optim.Optimizer, config: SchedulerConfig | None, epochs: int
-) -> torch.optim.lr_scheduler.LRScheduler | None:
-    """A per-epoch schedule, or None for a constant learning rate."""
-    if config is None or config.name == "none":
-        return None
-    if config.name == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(
-            optimizer, T_max=epochs, eta_min=config.min_lr
-        )
-    if config.name == "step":
-        return torch.optim.lr_scheduler.StepLR(
-            optimizer, step_size=config.step_size, gamma=config.gamma
-        )
-    return torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma)
+    return optimizer(groups, betas=config.betas, **common)
 
 
 class StandardizedLoss(nn.Module):
@@ -49,12 +54,69 @@ class StandardizedLoss(nn.Module):
         return self.base((output - self.mean) / self.std, (target - self.mean) / self.std)
 
 
-def build_loss(config: TrainConfig, task: str, target: dict[str, float] | None) -> nn.Module:
-    name = config.loss
-    if name == "auto":
-        name = "cross_entropy" if task == "classification" else "mse"
+class BinaryLoss(nn.Module):
+    """Binary cross-entropy on one logit per example; the sigmoid lives in the loss, never in the model."""
+
+    def __init__(self, pos_weight: torch.Tensor | None):
+        super().__init__()
+        self.loss = nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+
+    def forward(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return self.loss(output.squeeze(-1), target.to(output.dtype))
+
+
+def loss_name(config: TrainConfig, task: str) -> str:
+    if config.loss == "auto":
+        return "cross_entropy" if task == "classification" else "mse"
+    return config.loss
+
+
+def class_weights(config: TrainConfig, train_y: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+    """Per-class loss weights: inverse frequency in the training split, or as given."""
+    if config.class_weights is None:
+        return None
+    if config.class_weights == "auto":
+        counts = torch.bincount(train_y.cpu(), minlength=num_classes).float()
+        return counts.sum() / (num_classes * counts.clamp(min=1))
+    if len(config.class_weights) != num_classes:
+        raise RecipeError(
+            f"train.class_weights: {len(config.class_weights)} weights for {num_classes} classes"
+        )
+    return torch.tensor(config.class_weights, dtype=torch.float32)
+
+
+def build_loss(
+    config: TrainConfig,
+    task: str,
+    target: dict[str, float] | None,
+    weights: torch.Tensor | None = None,
+) -> nn.Module:
+    name = loss_name(config, task)
     if name == "cross_entropy":
-        return nn.CrossEntropyLoss()
-    base = {"mse": nn.MSELoss, "l1": nn.L1Loss, "huber": nn.HuberLoss}[name]()
+        return nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)
+    if name == "bce":
+        pos_weight = None if weights is None else weights[1] / weights[0]
+        return BinaryLoss(pos_weight)
+    if name == "huber":
+        base: nn.Module = nn.HuberLoss(delta=config.huber_delta)
+    else:
+        base = {"mse": nn.MSELoss, "l1": nn.L1Loss}[name]()
     mean, std = (target["mean"], target["std"]) if target else (0.0, 1.0)
     return StandardizedLoss(base, mean, std)
+
+
+def training_loss(config: TrainConfig, data: Any, device: torch.device) -> nn.Module:
+    """The loss the train stage optimises, for val/test too, so that their losses compare."""
+    weights = class_weights(config, data.train.y, len(data.classes)) if data.classes else None
+    return build_loss(config, data.task, data.preprocessing.get("target"),
+                      None if weights is None else weights.to(device))
+
+
+def output_count(config: TrainConfig, task: str, classes: list[str] | None, targets: int) -> int:
+    """Outputs of the model: one logit per class, one for bce, one per regression target."""
+    if loss_name(config, task) == "bce":
+        if classes is None or len(classes) != 2:
+            found = "a regression target" if classes is None else f"{len(classes)} classes"
+            raise RecipeError(f"train.loss: bce is for two classes, but the data has {found}")
+        return 1
+    return len(classes) if classes is not None else targets

@@ -35,7 +35,11 @@ def outputs(
 
 def predictions(task: str, out: torch.Tensor, y: torch.Tensor) -> Predictions:
     if task == "classification":
-        proba = torch.softmax(out.float(), dim=-1)
+        if out.shape[-1] == 1:  # one logit (bce): the probability of class 1
+            positive = torch.sigmoid(out.float())
+            proba = torch.cat([1 - positive, positive], dim=-1)
+        else:
+            proba = torch.softmax(out.float(), dim=-1)
         return Predictions(y.cpu().numpy(), proba.argmax(-1).cpu().numpy(), proba.cpu().numpy())
     if out.ndim == y.ndim + 1 and out.shape[-1] == 1:
         out = out.squeeze(-1)

@@ -6,7 +6,7 @@ import operator
 
 from easytrain.config.evaluate import EvaluateConfig, parse_gate
 from easytrain.context import RunContext
-from easytrain.engine.optim import build_loss
+from easytrain.engine.optim import training_loss
 from easytrain.metrics import metric_names
 from easytrain.metrics.scoring import evaluate_split
 
@@ -45,7 +45,7 @@ class EvaluateStage:
         data, model = ctx.data, ctx.model
         assert data is not None and model is not None
         names = metric_names(self.config.metrics, self.config.gates, data.task)
-        loss_fn = build_loss(ctx.recipe.train, data.task, data.preprocessing.get("target"))
+        loss_fn = training_loss(ctx.recipe.train, data, ctx.device)
         for split_name in ("val", "test"):
             split = data.split(split_name)
             if split is None:

@@ -7,6 +7,7 @@ from torch import nn
 
 from easytrain.config.model import CustomModelConfig
 from easytrain.context import RunContext
+from easytrain.engine.optim import output_count
 from easytrain.models import ModelSpec
 
 
@@ -37,7 +38,8 @@ def summarize(model: nn.Module, spec: ModelSpec) -> str:
 def build_model(ctx: RunContext) -> tuple[nn.Module, ModelSpec]:
     data, config = ctx.data, ctx.recipe.model
     assert data is not None, "the preprocess stage runs first"
-    spec = ModelSpec(data.input_shape, data.num_outputs, data.task)
+    outputs = output_count(ctx.recipe.train, data.task, data.classes, data.num_outputs)
+    spec = ModelSpec(data.input_shape, outputs, data.task)
     if isinstance(config, CustomModelConfig):
         from easytrain.models.custom import build
     else:

@@ -13,6 +13,7 @@ class Reporter(Protocol):
     def info(self, message: str) -> None: ...
     def start_epoch(self, epoch: int, epochs: int, steps: int, done: int = 0) -> None: ...
     def advance(self) -> None: ...
+    def status(self, text: str) -> None: ...
     def end_epoch(self, row: dict[str, float]) -> None: ...
     def close(self) -> None: ...
 
@@ -42,6 +43,9 @@ class PlainReporter:
     def advance(self) -> None:
         pass
 
+    def status(self, text: str) -> None:
+        pass
+
     def end_epoch(self, row: dict[str, float]) -> None:
         self.info(f"epoch {int(row['epoch'])}/{self.epochs}  {_format_row(row)}")
 
@@ -68,6 +72,7 @@ class RichReporter:
             TextColumn("[bold]epoch {task.fields[epoch]}"),
             BarColumn(),
             MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
             TextColumn("{task.fields[rate]}"),
             TimeElapsedColumn(),
             TimeRemainingColumn(),
@@ -87,7 +92,7 @@ class RichReporter:
         if self.task is not None:
             self.progress.remove_task(self.task)
         self.task = self.progress.add_task(
-            "train", total=steps, completed=done, epoch=f"{epoch}/{epochs}", rate=""
+            "train", total=steps, completed=done, epoch=f"{epoch}/{epochs}", rate="", status=""
         )
 
     def advance(self) -> None:
@@ -95,6 +100,10 @@ class RichReporter:
         task = self.progress.tasks[-1]
         if task.completed % 10 == 0 and task.speed:
             task.fields["rate"] = f"{task.speed:.0f} steps/s"
+
+    def status(self, text: str) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, status=text)
 
     def end_epoch(self, row: dict[str, float]) -> None:
         self.console.print(
