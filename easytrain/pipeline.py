@@ -148,6 +148,8 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
         raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")
     from easytrain.engine import checkpoint
 
+    for stale in (run_dir / "checkpoints").glob(".*.tmp"):  # a write that a kill cut short
+        stale.unlink()
     saved = checkpoint.load(last)
     differences = resume_differences(saved.get("recipe", {}), recipe.model_dump(mode="json"))
     if differences:
