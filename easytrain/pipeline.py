@@ -94,11 +94,12 @@ def run_pipeline(
     recipe: Recipe, run_dir: Path, registry: Registry, reporter: Reporter, options: RunOptions
 ) -> dict[str, Any]:
     from easytrain.engine.device import resolve_device
-    from easytrain.engine.rng import seed_everything
+    from easytrain.engine.rng import deterministic, seed_everything
     from easytrain.runs import environment, write_json
 
     device = resolve_device(options.device or recipe.device)
     seed_everything(recipe.seed)
+    deterministic(recipe.train.deterministic)
     (run_dir / "recipe.yaml").write_text(dump_recipe(recipe))
     write_json(run_dir / "env.json", environment(str(device)))
     ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume)

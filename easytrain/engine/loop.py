@@ -130,6 +130,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                 model.train()
                 order = rng.epoch_order(n, seed, epoch).to(device)
                 loss_sum = torch.tensor(state.loss_sum, device=device)
+                lr = optimizer.param_groups[0]["lr"]
                 seen = state.batch * batch_size
                 ctx.reporter.start_epoch(epoch + 1, config.epochs, steps_per_epoch,
                                          done=state.batch // accumulate)
@@ -147,6 +148,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                     seen += len(index)
                     if batch + 1 < group_end:
                         continue
+                    lr = optimizer.param_groups[0]["lr"]  # the rate this step used, for the log
                     precision.step(optimizer, params, config.grad_clip_norm, config.grad_clip_value)
                     optimizer.zero_grad(set_to_none=True)
                     schedule.after_step()
@@ -170,7 +172,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                                             loss_fn=loss_fn, names=metric_names, registry=ctx.registry,
                                             batch_size=max(batch_size, 256), device=device)
                     row |= {f"val_{name}": value for name, value in scores.items()}
-                row["lr"] = optimizer.param_groups[0]["lr"]
+                row["lr"] = lr
                 row["seconds"] = round(time.perf_counter() - started, 4)
                 value = row.get(monitor, math.nan)
                 schedule.after_epoch(value, mode)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from typing import Any
 
@@ -13,6 +14,15 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
+
+
+def deterministic(enabled: bool) -> None:
+    """Deterministic kernels only (train.deterministic); set either way so nothing leaks between runs."""
+    if enabled:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it to be exact
+    torch.use_deterministic_algorithms(enabled, warn_only=False)
+    torch.backends.cudnn.deterministic = enabled
+    torch.backends.cudnn.benchmark = not enabled and torch.cuda.is_available()
 
 
 def capture() -> dict[str, Any]:

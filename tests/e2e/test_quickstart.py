@@ -12,7 +12,7 @@ import yaml
 
 from easytrain.config.load import load_recipe
 from easytrain.errors import ExitCode
-from tests.conftest import RECIPES, easytrain, summary
+from tests.conftest import RECIPES, cli, easytrain, summary
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +90,7 @@ def test_checkpoints_and_export_agree(digits_run: tuple[Path, str]) -> None:
 @pytest.mark.slow
 def test_regression_reports_metrics_in_target_units(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = easytrain("run", str(RECIPES / "diabetes.yaml"), "--out", str(out), "train.epochs=10")
+    done = cli("run", str(RECIPES / "diabetes.yaml"), "--out", str(out), "train.epochs=10")
     assert done.returncode == 0, done.stderr
     test = summary(out)["metrics"]["test"]
     assert set(test) == {"loss", "mse", "mae", "r2"}
@@ -102,7 +102,7 @@ def test_regression_reports_metrics_in_target_units(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_missed_gate_exits_3_and_says_by_how_much(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = easytrain(
+    done = cli(
         "run",
         str(RECIPES / "iris.yaml"),
         "--out",
@@ -123,7 +123,7 @@ def test_a_missed_gate_exits_3_and_says_by_how_much(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_overrides_reach_the_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = easytrain(
+    done = cli(
         "run",
         str(RECIPES / "wine.yaml"),
         "--out",
@@ -147,7 +147,7 @@ def test_overrides_reach_the_run(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_runs_without_out_get_their_own_folders(tmp_path: Path) -> None:
     for _ in range(2):
-        done = easytrain(
+        done = cli(
             "run", str(RECIPES / "iris.yaml"), "train.epochs=1", "~evaluate.gates", cwd=tmp_path
         )
         assert done.returncode == 0, done.stderr
@@ -158,7 +158,7 @@ def test_runs_without_out_get_their_own_folders(tmp_path: Path) -> None:
 
 def test_out_folder_with_files_is_refused(tmp_path: Path) -> None:
     (tmp_path / "keep.txt").write_text("precious")
-    done = easytrain("run", str(RECIPES / "iris.yaml"), "--out", str(tmp_path))
+    done = cli("run", str(RECIPES / "iris.yaml"), "--out", str(tmp_path))
     assert done.returncode == ExitCode.BAD_RECIPE
     assert "already holds files" in done.stderr
     assert (tmp_path / "keep.txt").read_text() == "precious"

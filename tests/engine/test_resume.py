@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from easytrain.errors import ExitCode
-from tests.conftest import ROOT, easytrain, summary
+from tests.conftest import ROOT, cli, easytrain, summary
 
 # Dropout and a warmed-up cosine schedule: resuming must restore RNG and scheduler state too.
 RECIPE = """
@@ -43,10 +43,11 @@ def start(recipe: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
 
 
 def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 60) -> bool:
-    """True once path exists; False if the process ended first."""
+    """True once this process has written path (anew, if it existed); False if it ended first."""
+    before = path.stat().st_mtime_ns if path.exists() else None
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if path.exists():
+        if path.exists() and path.stat().st_mtime_ns != before:
             return True
         if process.poll() is not None:
             return False
@@ -140,7 +141,7 @@ def test_a_kill_during_a_checkpoint_write_leaves_the_previous_one_loadable(tmp_p
     out = tmp_path / "run"
     folder = out / "checkpoints"
     rng, caught = random.Random(1), False
-    for _ in range(10):
+    for _ in range(20):
         process = start(recipe, out, *(["--resume"] if (folder / "last.pt").exists() else []))
         if not wait_for(folder / "last.pt", process):
             break
@@ -161,33 +162,33 @@ def test_a_kill_during_a_checkpoint_write_leaves_the_previous_one_loadable(tmp_p
 def test_resume_refuses_a_recipe_that_would_not_continue_exactly(tmp_path: Path) -> None:
     out = tmp_path / "run"
     iris = str(ROOT / "recipes" / "iris.yaml")
-    first = easytrain("run", iris, "--out", str(out), "train.epochs=2", "~evaluate.gates")
+    first = cli("run", iris, "--out", str(out), "train.epochs=2", "~evaluate.gates")
     assert first.returncode == 0, first.stderr
-    changed = easytrain("run", iris, "--out", str(out), "--resume", "train.epochs=2",
+    changed = cli("run", iris, "--out", str(out), "--resume", "train.epochs=2",
                         "~evaluate.gates", "train.batch_size=32", "model.hidden=[8]")
     assert changed.returncode == ExitCode.BAD_RECIPE
     assert "train.batch_size: 16 → 32" in changed.stderr
     assert "model.hidden: [32, 32] → [8]" in changed.stderr
-    longer = easytrain("run", iris, "--out", str(out), "--resume", "train.epochs=4", "~evaluate.gates")
+    longer = cli("run", iris, "--out", str(out), "--resume", "train.epochs=4", "~evaluate.gates")
     assert longer.returncode == 0, longer.stderr  # more epochs is a safe change
     assert summary(out)["epochs_completed"] == 4
 
 
 def test_resume_with_nothing_to_resume_is_an_error(tmp_path: Path) -> None:
     iris = str(ROOT / "recipes" / "iris.yaml")
-    empty = easytrain("run", iris, "--out", str(tmp_path / "new"), "--resume")
+    empty = cli("run", iris, "--out", str(tmp_path / "new"), "--resume")
     assert empty.returncode == ExitCode.BAD_RECIPE and "nothing to resume" in empty.stderr
     assert not (tmp_path / "new" / "summary.json").exists()  # no silent fresh start
-    none = easytrain("run", iris, "--resume", cwd=tmp_path)
+    none = cli("run", iris, "--resume", cwd=tmp_path)
     assert none.returncode == ExitCode.BAD_RECIPE and "no run of 'iris'" in none.stderr
     assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").rglob("summary.json"))
 
 
 def test_resume_without_out_continues_the_latest_run(tmp_path: Path) -> None:
     iris = str(ROOT / "recipes" / "iris.yaml")
-    first = easytrain("run", iris, "train.epochs=1", "~evaluate.gates", cwd=tmp_path)
+    first = cli("run", iris, "train.epochs=1", "~evaluate.gates", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
-    again = easytrain("run", iris, "train.epochs=2", "~evaluate.gates", "--resume", cwd=tmp_path)
+    again = cli("run", iris, "train.epochs=2", "~evaluate.gates", "--resume", cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     (run,) = (tmp_path / "runs" / "iris").iterdir()
     assert summary(run)["epochs_completed"] == 2
