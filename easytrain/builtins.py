@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from easytrain.config.data import BuiltinData, TableData
+from easytrain.config.data import (
+    BuiltinData,
+    ImageFolderData,
+    TableData,
+    TextData,
+    TorchvisionData,
+)
 from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
-from easytrain.config.model import CNNConfig, MLPConfig
+from easytrain.config.model import CNNConfig, EmbeddingBagConfig, MLPConfig
 from easytrain.config.preprocess import PreprocessConfig
 from easytrain.config.train import TrainConfig
 from easytrain.metrics import CATALOG
@@ -15,11 +21,21 @@ from easytrain.registry import Registry
 def register_builtins(registry: Registry) -> None:
     registry.add("data", "builtin", "easytrain.data.builtin:load", BuiltinData)
     registry.add("data", "table", "easytrain.data.table:load", TableData)
+    registry.add("data", "text", "easytrain.data.text:load", TextData)
+    registry.add("data", "image_folder", "easytrain.data.image_folder:load", ImageFolderData)
+    registry.add("data", "torchvision", "easytrain.data.torchvision:load", TorchvisionData)
     registry.add(
         "preprocess", "default", "easytrain.stages.preprocess:PreprocessStage", PreprocessConfig
     )
     registry.add("model", "mlp", "easytrain.models.mlp:build", MLPConfig)
     registry.add("model", "cnn", "easytrain.models.cnn:build", CNNConfig)
+    registry.add(
+        "model",
+        "embedding_bag",
+        "easytrain.models.embedding_bag:build",
+        EmbeddingBagConfig,
+        info={"inputs": "tokens"},
+    )
     registry.add("train", "default", "easytrain.stages.train:TrainStage", TrainConfig)
     registry.add("evaluate", "default", "easytrain.stages.evaluate:EvaluateStage", EvaluateConfig)
     registry.add("export", "default", "easytrain.stages.export:ExportStage", ExportConfig)

@@ -171,3 +171,25 @@ def recipes_copy(
 
 def main() -> None:
     app()
+
+
+cache_app = typer.Typer(help="The cache of decoded images.", no_args_is_help=True)
+app.add_typer(cache_app, name="cache")
+
+
+@cache_app.command("clear")
+def cache_clear(
+    folder: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir", help="The cache folder; default $EASYTRAIN_CACHE or .easytrain-cache/."
+        ),
+    ] = None,
+) -> None:
+    """Remove every cached entry (only easytrain's files; the folder stays)."""
+    with _exit_codes():
+        from easytrain.data import cache
+
+        where = cache.cache_dir(folder)
+        count, size = cache.clear(where)
+        print(f"removed {count} cached file(s), {size / 1e6:.1f} MB, from {where}", file=sys.stderr)

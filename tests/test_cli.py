@@ -57,7 +57,14 @@ def test_validate_prints_the_resolved_recipe_with_defaults() -> None:
     resolved = yaml.safe_load(result.stdout)
     assert resolved["train"]["epochs"] == 7
     assert resolved["train"]["optimizer"]["weight_decay"] == 0.0  # a default the file leaves out
-    assert resolved["preprocess"] == {"type": "default", "normalize": True}
+    assert resolved["preprocess"] == {
+        "type": "default",
+        "normalize": True,
+        "rescale": True,
+        "mean": None,
+        "std": None,
+        "augment": [],
+    }
 
 
 def test_schema_documents_fields_and_accepts_every_shipped_recipe() -> None:

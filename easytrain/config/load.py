@@ -9,13 +9,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from easytrain.config.data import held_out_fractions
 from easytrain.config.overrides import apply_overrides
 from easytrain.config.problems import problem_order, to_problems
 from easytrain.config.recipe import Recipe, recipe_model
 from easytrain.config.yamlpos import Path_, Positions, dotted, load_file
 from easytrain.errors import Problem, RecipeError
 from easytrain.metrics import MetricInfo
-from easytrain.registry import Registry, default_registry, suggest
+from easytrain.registry import Registry, default_registry
 
 
 def load_recipe(
@@ -91,8 +92,7 @@ def check_recipe(data: dict[str, Any]) -> list[tuple[Path_, str]]:
     """Checks that span sections. They read the raw data (defaults where a key is left out), so
     that they are reported together with pydantic's field errors, not after those are fixed."""
     problems: list[tuple[Path_, str]] = []
-    split = _get(data, "data", "split", default={})
-    fractions = {name: _get(split, name, default=0.15) for name in ("val", "test")}
+    fractions = held_out_fractions(_get(data, "data", default={}))
     monitors: list[tuple[Path_, Any]] = []
     if "monitor" in (_get(data, "train", default={}) or {}):
         monitors.append((("train", "monitor"), _get(data, "train", "monitor")))

@@ -182,6 +182,19 @@ class CNNConfig(Section):
         return [_expand_layer(item) for item in value] if isinstance(value, list) else value
 
 
+class EmbeddingBagConfig(Section):
+    """Text: the mean of the token embeddings (padding ignored), then an MLP. Fast and strong."""
+
+    type: Literal["embedding_bag"] = "embedding_bag"
+    """The model: mlp, cnn, or a registered plugin model."""
+    embed_dim: PositiveInt = 64
+    """Size of each token's embedding vector."""
+    hidden: list[PositiveInt] = [64]
+    """Width of each hidden layer after the pooled embedding; [] for a linear classifier."""
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    """Dropout probability on the pooled embedding and after each hidden layer."""
+
+
 IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 

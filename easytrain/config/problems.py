@@ -7,6 +7,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from easytrain.config.augment import AUGMENT_KINDS
 from easytrain.config.model import LAYER_KINDS
 from easytrain.config.yamlpos import Path_, Positions, dotted
 from easytrain.errors import Problem
@@ -107,6 +108,12 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
                 f"got {_got(value)}; kinds: {', '.join(LAYER_KINDS)}",
                 loc,
             )
+        if loc[:2] == ("preprocess", "augment") and kind == "union_tag_not_found":
+            return (
+                f"an augmentation is one kind with its settings, e.g. `hflip` or `{{rotation: 10}}`; "
+                f"got {_got(value)}; kinds: {', '.join(AUGMENT_KINDS)}",
+                loc,
+            )
         key = "source" if loc and loc[0] == "data" else "type"
         tag = ctx.get("tag", "")
         what = (
@@ -114,6 +121,8 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
         )
         if loc and loc[0] == "model" and "layers" in loc:
             what, key = f"layer '{tag}'", ""
+        if loc[:2] == ("preprocess", "augment"):
+            what, key = f"augmentation '{tag}'", ""
         path = (*loc, key) if key else loc
         return f"unknown {what}{suggest(tag, expected)}; choose from: {', '.join(expected)}", path
     if kind == "literal_error":

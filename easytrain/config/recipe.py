@@ -14,10 +14,10 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, Discriminator, Field, Tag, create_model
 
 from easytrain.config.base import Section
-from easytrain.config.data import BuiltinData, TableData
+from easytrain.config.data import DataConfig
 from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
-from easytrain.config.model import CNNConfig, CustomModelConfig, MLPConfig
+from easytrain.config.model import CNNConfig, CustomModelConfig, EmbeddingBagConfig, MLPConfig
 from easytrain.config.preprocess import PreprocessConfig
 from easytrain.config.train import TrainConfig
 from easytrain.registry import Kind, Registry
@@ -51,11 +51,11 @@ class Recipe(Section):
     """Seeds data splits, initialisation and shuffling: the same seed gives the same run on CPU."""
     device: Annotated[str, AfterValidator(_device)] = "auto"
     """auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps."""
-    data: BuiltinData | TableData
+    data: DataConfig
     """Where examples come from."""
     preprocess: PreprocessConfig = PreprocessConfig()
     """How examples become model inputs."""
-    model: MLPConfig | CNNConfig | CustomModelConfig = MLPConfig()
+    model: MLPConfig | CNNConfig | EmbeddingBagConfig | CustomModelConfig = MLPConfig()
     """The network; its output layer is sized from the data."""
     train: TrainConfig = TrainConfig()
     """How the model is optimised."""

@@ -1,18 +1,28 @@
-"""CSV tables: numeric columns as they are, other columns one-hot encoded."""
+"""`data.source: table`: one example per row of a CSV, TSV, Parquet or JSON Lines file.
+
+Loading checks the columns and the target now; the features are encoded later, by an encoder
+fitted on the training rows only (data/encoders.py), once the preprocess stage has split them.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from easytrain.config.data import TableData
-from easytrain.data.raw import RawData
+from easytrain.data.encoders import TableEncoder
+from easytrain.data.frames import read_table, require_columns, row_locator
+from easytrain.data.raw import Encoded, RawData
 from easytrain.errors import RecipeError, RunFailed
 
 MAX_CLASSES_FOR_NUMBERS = 20  # an integer target with at most this many values is a class label
+MOSTLY_NUMBERS = 0.9  # a text column whose values are mostly numbers is probably a typo'd number
 
 
-def _infer_task(target: pd.Series) -> str:
+def infer_task(target: pd.Series) -> str:
     if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
         return "classification"
     whole = pd.api.types.is_integer_dtype(target) or bool((target.dropna() % 1 == 0).all())
@@ -21,63 +31,145 @@ def _infer_task(target: pd.Series) -> str:
     )
 
 
-def load(config: TableData) -> RawData:
-    try:
-        frame = pd.read_csv(config.path)
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise RunFailed(f"{config.path}: cannot read the CSV: {exc}") from None
-    if config.target not in frame.columns:
+def as_numbers(values: pd.Series, where: Callable[[int], str], what: str) -> pd.Series:
+    """The column as float, or a RunFailed naming the first cell that is not a number."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype(np.float32)
+    if pd.api.types.is_numeric_dtype(values):
+        return values.astype(np.float64)
+    if _is_boolean(values):
+        return values.map({True: 1.0, False: 0.0}).astype(np.float64)
+    numbers = pd.to_numeric(values, errors="coerce")
+    bad = values.notna() & numbers.isna()
+    if bad.any():
+        row = bad.idxmax()
+        raise RunFailed(f"{where(row)}: {what} holds {values[row]!r}, which is not a number")
+    return numbers.astype(np.float64)
+
+
+def _is_boolean(values: pd.Series) -> bool:
+    present = values.dropna()
+    return len(present) > 0 and all(isinstance(v, bool | np.bool_) for v in present.head(1000))
+
+
+def _column_kinds(
+    frame: pd.DataFrame, config: TableData, features: list[str], notes: list[str], where
+) -> tuple[list[str], list[str]]:
+    """(numeric, categorical) feature columns; listed ones as listed, the rest by their values."""
+    listed_numeric = set(config.numeric_columns or [])
+    listed_categorical = set(config.categorical_columns or [])
+    both = listed_numeric & listed_categorical
+    if both:
         raise RecipeError(
-            f"{config.path}: no column '{config.target}' (data.target); "
-            f"the columns are: {', '.join(map(str, frame.columns))}"
+            f"column(s) {', '.join(sorted(both))} are in both data.numeric_columns and "
+            "data.categorical_columns"
         )
-    frame = frame.dropna(subset=[config.target])
+    numeric, categorical = [], []
+    for column in features:
+        values = frame[column]
+        if column in listed_categorical:
+            categorical.append(column)
+        elif column in listed_numeric:
+            frame[column] = as_numbers(values, where, f"column '{column}' (data.numeric_columns)")
+            numeric.append(column)
+        elif pd.api.types.is_numeric_dtype(values) or _is_boolean(values):
+            frame[column] = as_numbers(values, where, f"column '{column}'")
+            numeric.append(column)
+        else:
+            categorical.append(column)
+            _warn_if_mostly_numbers(values, column, notes, where)
+    return numeric, categorical
+
+
+def _warn_if_mostly_numbers(values: pd.Series, column: str, notes: list[str], where) -> None:
+    present = values.dropna()
+    numbers = pd.to_numeric(present, errors="coerce")
+    if len(present) and numbers.notna().mean() >= MOSTLY_NUMBERS:
+        row = numbers.isna().idxmax()
+        notes.append(
+            f"warning: column '{column}' is read as categories because of {present[row]!r} at "
+            f"{where(row)}; list it in data.numeric_columns to make that an error"
+        )
+
+
+def target_values(
+    frame: pd.DataFrame, column: str, task: str, path: Path, where: Callable[[int], str]
+) -> tuple[np.ndarray, str, list[str] | None]:
+    """(y, task, class names) of the target column; task 'auto' is inferred from its values."""
+    target = frame[column]
+    task = infer_task(target) if task == "auto" else task
+    if task == "regression":
+        values = as_numbers(target, where, f"the target column '{column}'")
+        return values.to_numpy(np.float32), task, None
+    codes, classes = pd.factorize(target.astype("string"), sort=True)
+    if len(classes) < 2:
+        raise RunFailed(
+            f"{path}: the target column '{column}' has a single value "
+            f"({classes[0]!r}); there is nothing to learn"
+        )
+    return codes.astype(np.int64), task, [str(c) for c in classes]
+
+
+def drop_empty_targets(frame: pd.DataFrame, column: str, notes: list[str]) -> pd.DataFrame:
+    empty = frame[column].isna()
+    if empty.any():
+        notes.append(f"warning: {int(empty.sum())} row(s) without a target are left out")
+        return frame[~empty]
+    return frame
+
+
+def load(config: TableData) -> RawData:
+    frame = read_table(config.path)
+    where_in_file = row_locator(config.path)
     features = config.features or [c for c in frame.columns if c != config.target]
-    missing = [c for c in features if c not in frame.columns]
-    if missing:
-        raise RecipeError(f"{config.path}: no column(s) {', '.join(missing)} (data.features)")
-    target = frame[config.target]
-    task = _infer_task(target) if config.task == "auto" else config.task
-    inputs = frame[features]
-    numeric = [
-        c
-        for c in features
-        if pd.api.types.is_numeric_dtype(inputs[c]) and not pd.api.types.is_bool_dtype(inputs[c])
-    ]
-    categorical = [c for c in features if c not in numeric]
-    medians = inputs[numeric].median()
-    encoded = pd.get_dummies(
-        inputs[categorical].astype("string").fillna("<missing>"), dtype=np.float32
-    )
-    x = pd.concat([inputs[numeric].fillna(medians).astype(np.float32), encoded], axis=1)
-    encoding = {
-        "numeric": numeric,
-        "medians": {k: float(v) for k, v in medians.items()},
-        "categorical": {
-            c: sorted(inputs[c].astype("string").fillna("<missing>").unique().tolist())
-            for c in categorical
+    require_columns(
+        frame,
+        config.path,
+        {
+            "data.target": [config.target],
+            "data.features": config.features or [],
+            "data.numeric_columns": config.numeric_columns or [],
+            "data.categorical_columns": config.categorical_columns or [],
         },
-    }
-    if task == "classification":
-        codes, classes = pd.factorize(target.astype("string"), sort=True)
-        if len(classes) < 2:
-            raise RunFailed(
-                f"{config.path}: the target column '{config.target}' has a single value; nothing to learn"
+    )
+    notes: list[str] = []
+    frame = drop_empty_targets(frame, config.target, notes)
+    frame = frame[[*features, config.target]].copy()
+    numeric, categorical = _column_kinds(frame, config, features, notes, where_in_file)
+    if config.missing == "drop":
+        incomplete = frame[features].isna().any(axis=1)
+        if incomplete.any():
+            notes.append(
+                f"{int(incomplete.sum())} row(s) with empty cells are left out (missing: drop)"
             )
-        y = codes.astype(np.int64)
-        class_names: list[str] | None = [str(c) for c in classes]
-    else:
-        if not pd.api.types.is_numeric_dtype(target):
-            raise RunFailed(
-                f"{config.path}: task is regression but '{config.target}' is not numeric"
-            )
-        y, class_names = target.to_numpy(np.float32), None
+            frame = frame[~incomplete]
+    if config.missing == "constant" and numeric:
+        try:
+            float(config.fill_value)  # type: ignore[arg-type]
+        except ValueError:
+            raise RecipeError(
+                f"data.fill_value {config.fill_value!r} is not a number, but column "
+                f"'{numeric[0]}' is numeric"
+            ) from None
+    y, task, classes = target_values(frame, config.target, config.task, config.path, where_in_file)
+    rows = frame.index.to_numpy()
+    encoder = TableEncoder(
+        numeric, categorical, config.missing, config.fill_value, config.categorical
+    )
+
+    def encode(train: np.ndarray) -> Encoded:
+        encoder.fit(frame.iloc[train])
+        return Encoded(
+            encoder.transform(frame), {"table": encoder.to_json()}, encoder.feature_names
+        )
+
     return RawData(
-        x.to_numpy(np.float32),
+        None,
         y,
-        task,
-        classes=class_names,
-        feature_names=[str(c) for c in x.columns],
+        task,  # type: ignore[arg-type]
+        classes=classes,
         description=str(config.path),
-        encoding=encoding,
+        encode=encode,
+        locate=lambda i: where_in_file(int(rows[i])),
+        notes=notes,
     )

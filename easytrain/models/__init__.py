@@ -24,3 +24,4 @@ class ModelSpec:
     input_shape: tuple[int, ...]
     num_outputs: int
     task: str
+    vocab_size: int | None = None  # token-id inputs (data.source: text): ids are below this

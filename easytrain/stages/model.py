@@ -7,7 +7,9 @@ from torch import nn
 
 from easytrain.config.model import CustomModelConfig
 from easytrain.context import RunContext
+from easytrain.data.bundle import DataBundle
 from easytrain.engine.optim import output_count
+from easytrain.errors import RecipeError
 from easytrain.models import ModelSpec
 
 
@@ -35,15 +37,33 @@ def summarize(model: nn.Module, spec: ModelSpec) -> str:
     return "\n".join(lines)
 
 
+def _check_inputs(name: str, wanted: str, data: DataBundle) -> None:
+    """Token ids fit only models that embed them; numbers only models that do not."""
+    tokens = not data.train.x.is_floating_point()
+    if tokens and wanted != "tokens":
+        raise RecipeError(
+            f"model.type {name} takes numbers, but these inputs are token ids "
+            "(data.source: text); use model.type: embedding_bag"
+        )
+    if not tokens and wanted == "tokens":
+        raise RecipeError(
+            f"model.type {name} reads token ids: use it with data.source: text "
+            f"(these inputs have shape {list(data.input_shape)})"
+        )
+
+
 def build_model(ctx: RunContext) -> tuple[nn.Module, ModelSpec]:
     data, config = ctx.data, ctx.recipe.model
     assert data is not None, "the preprocess stage runs first"
     outputs = output_count(ctx.recipe.train, data.task, data.classes, data.num_outputs)
-    spec = ModelSpec(data.input_shape, outputs, data.task)
+    text = data.preprocessing.get("encoding", {}).get("text", {})
+    spec = ModelSpec(data.input_shape, outputs, data.task, vocab_size=text.get("vocab_size"))
     if isinstance(config, CustomModelConfig):
         from easytrain.models.custom import build
     else:
-        build = ctx.registry.get("model", config.type).load()
+        component = ctx.registry.get("model", config.type)
+        _check_inputs(config.type, (component.info or {}).get("inputs", "numbers"), data)
+        build = component.load()
     torch.manual_seed(ctx.recipe.seed)  # the same seed gives the same initial weights
     model = build(config, spec)
     if data.task == "regression":

@@ -1,0 +1,104 @@
+"""Table columns → one float matrix, with fill values and category lists from training rows only.
+
+Numeric columns get their empty cells filled (mean, median, most frequent or a constant).
+Categorical columns become one-hot columns or one column of category numbers; a category the
+training rows never had goes to an 'unknown' slot, so val, test and predict never fail on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MISSING = "<missing>"  # the category of an empty cell, when missing is mean or median
+UNKNOWN = "<unknown>"  # the slot of a category the training rows never had
+
+
+@dataclass
+class TableEncoder:
+    numeric: list[str]  # columns already converted to float (NaN = empty)
+    categorical: list[str]  # columns of any type, compared as text
+    missing: str = "median"
+    fill_value: float | str | None = None
+    style: str = "onehot"  # or "index"
+    fills: dict[str, float] = field(default_factory=dict)
+    category_fills: dict[str, str] = field(default_factory=dict)
+    categories: dict[str, list[str]] = field(default_factory=dict)
+
+    def fit(self, train: pd.DataFrame) -> TableEncoder:
+        for column in self.numeric:
+            self.fills[column] = self._number_fill(train[column])
+        for column in self.categorical:
+            values = _as_text(train[column])
+            self.category_fills[column] = self._category_fill(values)
+            filled = values.fillna(self.category_fills[column])
+            self.categories[column] = sorted(filled.unique().tolist())
+        return self
+
+    def _number_fill(self, values: pd.Series) -> float:
+        present = values.dropna()
+        if self.missing == "constant":
+            return float(self.fill_value)  # type: ignore[arg-type]
+        if present.empty:
+            return 0.0
+        if self.missing == "mean":
+            return float(present.mean())
+        if self.missing == "most_frequent":
+            return float(present.mode().iloc[0])
+        return float(present.median())  # median; drop leaves nothing to fill
+
+    def _category_fill(self, values: pd.Series) -> str:
+        if self.missing == "constant":
+            return str(self.fill_value)
+        if self.missing == "most_frequent" and values.notna().any():
+            return str(values.mode().iloc[0])
+        return MISSING
+
+    @property
+    def feature_names(self) -> list[str]:
+        names = list(self.numeric)
+        for column in self.categorical:
+            if self.style == "onehot":
+                names += [f"{column}={c}" for c in [*self.categories[column], UNKNOWN]]
+            else:
+                names.append(column)
+        return names
+
+    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+        out = np.zeros((len(frame), len(self.feature_names)), dtype=np.float32)
+        for i, column in enumerate(self.numeric):
+            out[:, i] = frame[column].fillna(self.fills[column]).to_numpy(np.float32)
+        offset = len(self.numeric)
+        rows = np.arange(len(frame))
+        for column in self.categorical:
+            known = self.categories[column]
+            values = _as_text(frame[column]).fillna(self.category_fills[column])
+            codes = pd.Categorical(values, categories=known).codes.astype(np.int64)
+            if self.style == "onehot":
+                codes[codes < 0] = len(known)  # the unknown slot, last
+                out[rows, offset + codes] = 1.0
+                offset += len(known) + 1
+            else:
+                out[:, offset] = codes + 1  # 0 = unknown
+                offset += 1
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "numeric": {column: {"fill": self.fills[column]} for column in self.numeric},
+            "categorical": {
+                column: {"categories": self.categories[column], "fill": self.category_fills[column]}
+                for column in self.categorical
+            },
+            "categorical_encoding": self.style,
+            "unknown": UNKNOWN if self.style == "onehot" else 0,
+            "columns": self.feature_names,
+        }
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """Categories compared as text: 3 and '3' are one category, so predict's CSV rows match."""
+    return values.astype("string").astype(object).where(values.notna(), None)

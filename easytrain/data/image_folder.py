@@ -1,0 +1,159 @@
+"""`data.source: image_folder`: one sub-folder per class, optionally separate val/test folders.
+
+Images are decoded once into uint8 tensors and cached on disk (data/cache.py); the preprocess
+stage turns them into floats. Unreadable files are all listed in one error, or skipped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from easytrain.config.data import ImageFolderData
+from easytrain.data import cache
+from easytrain.data.images import EXTENSIONS, Decoded, decode_all
+from easytrain.data.raw import RawData
+from easytrain.errors import RecipeError, RunFailed
+
+SHOWN = 10  # bad files named in an error; the rest are counted
+
+
+def _is_image(path: Path, root: Path) -> bool:
+    visible = not any(part.startswith(".") for part in path.relative_to(root).parts)
+    return visible and path.suffix.lower() in EXTENSIONS and path.is_file()
+
+
+def class_folders(root: Path, key: str) -> dict[str, list[Path]]:
+    """Class name → its image files (sorted, sub-folders included), or a RecipeError saying why not."""
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if not folders:
+        loose = any(_is_image(p, root) for p in root.iterdir())
+        raise RecipeError(
+            f"{root} ({key}) "
+            + ("holds images but no class folders" if loose else "has no class folders")
+            + f"; lay it out as {root}/<class>/<image>.png, one folder per class"
+        )
+    classes = {f.name: sorted(p for p in f.rglob("*") if _is_image(p, f)) for f in folders}
+    empty = [name for name, files in classes.items() if not files]
+    if empty:
+        raise RecipeError(
+            f"{root} ({key}): no JPEG, PNG, WebP or BMP images in "
+            + ", ".join(f"{root / name}/" for name in empty)
+        )
+    return classes
+
+
+def _layout(config: ImageFolderData) -> tuple[list[str], dict[str, dict[str, list[Path]]]]:
+    """The class names (from path) and, per split folder given, each class's files."""
+    roots = {"train": config.path, "val": config.val, "test": config.test}
+    keys = {"train": "data.path", "val": "data.val", "test": "data.test"}
+    found = {name: class_folders(root, keys[name]) for name, root in roots.items() if root}
+    classes = list(found["train"])
+    if len(classes) < 2:
+        raise RecipeError(
+            f"{config.path} (data.path) has one class folder, '{classes[0]}'; "
+            "a classifier needs at least two"
+        )
+    for name, folders in found.items():
+        unknown = [c for c in folders if c not in classes]
+        if unknown:
+            raise RecipeError(
+                f"{roots[name]} ({keys[name]}): class folder(s) {', '.join(unknown)} "
+                f"have no counterpart in {config.path} (data.path), so the model cannot learn them"
+            )
+    return classes, found
+
+
+def _too_many_bad(bad: list[tuple[str, str]], total: int) -> RunFailed:
+    lines = [f"  {path}: {why}" for path, why in bad[:SHOWN]]
+    if len(bad) > SHOWN:
+        lines.append(f"  … and {len(bad) - SHOWN} more")
+    return RunFailed(
+        "\n".join(
+            [
+                f"{len(bad)} of {total} image files cannot be read "
+                "(set data.skip_bad_files: true to train without them):",
+                *lines,
+            ]
+        )
+    )
+
+
+def _decode(config: ImageFolderData, files: list[Path], stamps: list, notes: list[str]) -> Decoded:
+    size = _size(config.image_size)
+    folder = cache.cache_dir(config.cache_dir)
+    name = cache.key("images", config.channels, size, stamps)
+    if config.cache:
+        entry = cache.load(folder, name)
+        if entry is not None:
+            notes.append(f"image cache hit: {folder / name}{cache.SUFFIX}")
+            return Decoded(
+                entry["images"], entry["good"].tolist(), [tuple(b) for b in entry["bad"]]
+            )
+    decoded = decode_all(files, config.channels, size)
+    if decoded.bad and not config.skip_bad_files:
+        raise _too_many_bad(decoded.bad, len(files))
+    if config.cache and len(decoded.good):
+        import torch
+
+        entry = {
+            "images": decoded.images,
+            "good": torch.tensor(decoded.good, dtype=torch.int64),
+            "bad": [list(b) for b in decoded.bad],
+        }
+        failed = cache.save(folder, name, entry)
+        notes.append(f"warning: image cache not written ({failed})" if failed else "")
+    return decoded
+
+
+def _size(image_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
+    if image_size is None:
+        return None
+    return (image_size, image_size) if isinstance(image_size, int) else tuple(image_size)
+
+
+def load(config: ImageFolderData) -> RawData:
+    classes, found = _layout(config)
+    files: list[Path] = []
+    labels: list[int] = []
+    split_of: list[str] = []
+    stamps = []
+    roots = {"train": config.path, "val": config.val, "test": config.test}
+    for split, folders in found.items():
+        for label, name in enumerate(classes):
+            paths = folders.get(name, [])
+            files += paths
+            labels += [label] * len(paths)
+            split_of += [split] * len(paths)
+            stamps.append((split, name, cache.file_stamps(paths, roots[split])))  # type: ignore[arg-type]
+    notes: list[str] = []
+    decoded = _decode(config, files, stamps, notes)
+    if decoded.bad:
+        shown = "; ".join(f"{path}: {why}" for path, why in decoded.bad[:3])
+        more = f" (and {len(decoded.bad) - 3} more)" if len(decoded.bad) > 3 else ""
+        notes.append(f"warning: skipped {len(decoded.bad)} unreadable image(s): {shown}{more}")
+    if not decoded.good:
+        raise RunFailed(f"{config.path}: none of the {len(files)} image files could be read")
+    good = np.asarray(decoded.good, dtype=np.int64)
+    kept_files = [files[i] for i in decoded.good]
+    where = np.asarray(split_of)[good]
+    images = decoded.images
+    _, channels, height, width = images.shape
+    return RawData(
+        images.numpy(),
+        np.asarray(labels, dtype=np.int64)[good],
+        "classification",
+        classes=classes,
+        description=f"image folder {config.path}",
+        encoding={
+            "image": {
+                "channels": int(channels),
+                "size": [int(height), int(width)],
+                "resize": "bilinear, antialiased" if config.image_size else "none",
+            }
+        },
+        fixed={name: np.flatnonzero(where == name) for name in ("val", "test") if name in found},
+        locate=lambda i: str(kept_files[i]),
+        notes=[note for note in notes if note],
+    )

@@ -1,0 +1,148 @@
+"""Image files → one uint8 tensor (n, channels, height, width), decoded by torchvision.io."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torchvision.io import ImageReadMode, decode_image, read_file
+from torchvision.transforms.v2 import functional as F
+
+from easytrain.errors import RecipeError
+
+# torchvision 0.29 marks its image codecs deprecated (TorchCodec is to replace them) and warns on
+# every call; they are what this project decodes with, so the notice is silenced here only.
+warnings.filterwarnings(
+    "ignore", message="The image decoding and encoding capabilities", category=DeprecationWarning
+)
+
+EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+THREADS_ABOVE_S = 0.001  # decode in threads when one image takes longer than this (big JPEGs)
+_CPP_PREFIX = re.compile(
+    r"^.*?\.cpp:\d+,\s*"
+)  # torchvision's messages start with a source location
+
+
+@dataclass
+class Decoded:
+    images: torch.Tensor  # uint8 (n_good, channels, height, width), in the order of the good files
+    good: list[int]  # indices into the files given, of the images that decoded
+    bad: list[tuple[str, str]] = field(default_factory=list)  # (path, why) of those that did not
+
+
+def _reason(exc: BaseException) -> str:
+    text = _CPP_PREFIX.sub("", str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+    if "Unsupported image file" in text:
+        return "not a JPEG, PNG, WebP or BMP image"
+    return text or type(exc).__name__
+
+
+def _decode_bmp(path: Path) -> torch.Tensor:
+    """torchvision.io has no BMP decoder; Pillow (a torchvision dependency) reads it."""
+    import numpy as np
+    from PIL import Image
+
+    with Image.open(path) as image:
+        image.load()
+        array = np.asarray(image.convert("RGB"))
+    return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+
+def _to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
+    if image.shape[0] == channels:
+        return image
+    if channels == 1:
+        return F.rgb_to_grayscale(image[:3])
+    return image[:3] if image.shape[0] >= 3 else image[:1].expand(3, -1, -1)
+
+
+def decode_one(path: Path, channels: int, size: tuple[int, int] | None) -> torch.Tensor:
+    """One image as uint8 (channels, height, width), resized (antialiased) when size is given."""
+    data = read_file(str(path))
+    head = bytes(data[:16].tolist())
+    if head[:2] == b"BM":
+        image = _decode_bmp(path)
+    else:
+        webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"  # WebP decodes to colour only
+        mode = ImageReadMode.GRAY if channels == 1 and not webp else ImageReadMode.RGB
+        image = decode_image(data, mode=mode)
+    image = _to_channels(image, channels)
+    if size is not None and tuple(image.shape[1:]) != size:
+        image = F.resize(image, list(size), antialias=True)
+    return image.contiguous()
+
+
+def _try(path: Path, channels: int, size: tuple[int, int] | None) -> torch.Tensor | str:
+    try:
+        return decode_one(path, channels, size)
+    except (RuntimeError, OSError, ValueError, SyntaxError) as exc:  # Pillow raises SyntaxError too
+        return _reason(exc)
+
+
+def decode_all(paths: Sequence[Path], channels: int, size: tuple[int, int] | None) -> Decoded:
+    """Decode every file into one preallocated tensor; failures are collected in `bad`.
+
+    Small images decode fastest in one thread (the per-call overhead dominates); big ones in a
+    thread pool, since torchvision's decoders release the GIL.
+    """
+    into = _Collector(paths, size)
+    started = time.perf_counter()
+    probe = min(len(paths), 32)
+    for i in range(probe):
+        into.put(i, _try(paths[i], channels, size))
+    slow = (time.perf_counter() - started) / max(probe, 1) > THREADS_ABOVE_S
+    rest = range(probe, len(paths))
+    if slow and len(rest) > 1:
+        with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
+            for i, result in zip(
+                rest, pool.map(lambda i: _try(paths[i], channels, size), rest), strict=True
+            ):
+                into.put(i, result)
+    else:
+        for i in rest:
+            into.put(i, _try(paths[i], channels, size))
+    return into.done()
+
+
+class _Collector:
+    """Writes each decoded image straight into one tensor, so memory holds each image once."""
+
+    def __init__(self, paths: Sequence[Path], size: tuple[int, int] | None):
+        self.paths, self.size = paths, size
+        self.images: torch.Tensor | None = None
+        self.first = -1
+        self.ok = torch.zeros(len(paths), dtype=torch.bool)
+        self.bad: list[tuple[str, str]] = []
+
+    def put(self, i: int, result: torch.Tensor | str) -> None:
+        if isinstance(result, str):
+            self.bad.append((str(self.paths[i]), result))
+            return
+        if self.images is None:
+            self.images = torch.empty((len(self.paths), *result.shape), dtype=torch.uint8)
+            self.first = i
+        elif result.shape != self.images.shape[1:]:
+            raise RecipeError(
+                f"images differ in size: {self.paths[self.first]} is {_hw(self.images.shape)}, "
+                f"{self.paths[i]} is {_hw(result.shape)}; set data.image_size to resize them all"
+            )
+        self.images[i] = result
+        self.ok[i] = True
+
+    def done(self) -> Decoded:
+        good = self.ok.nonzero().flatten()
+        if self.images is None:
+            return Decoded(torch.empty(0, dtype=torch.uint8), [], self.bad)
+        images = self.images if len(good) == len(self.paths) else self.images[good]
+        return Decoded(images, good.tolist(), self.bad)
+
+
+def _hw(shape: torch.Size) -> str:
+    return f"{shape[-2]}×{shape[-1]}"

@@ -1,0 +1,120 @@
+"""Raw arrays → model input tensors, with statistics of the training split only.
+
+Three kinds of input, told apart by dtype: uint8 images (rescaled to [0, 1], normalized per
+channel), float features (standardized per feature, or per channel for float images) and
+integer token ids (kept as they are).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from easytrain.config.preprocess import PreprocessConfig
+from easytrain.data.split import NAMES
+from easytrain.errors import RecipeError
+
+CHUNK = 4096  # examples converted at a time: memory holds the uint8 and float copies once
+
+
+def _feature_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (tables) or per-channel (images) mean and std of the training inputs."""
+    axes = (0,) if x.ndim == 2 else (0, *range(2, x.ndim))
+    mean = x.mean(axis=axes, keepdims=True)
+    std = x.std(axis=axes, keepdims=True)
+    return mean[0], np.where(std[0] > 1e-8, std[0], 1.0)  # constant features stay as they are
+
+
+def _channel_statistics(x: np.ndarray, rows: np.ndarray, scale: float) -> tuple[list, list]:
+    """Per-channel mean and std of the training images, in chunks (float64 sums)."""
+    channels = x.shape[1]
+    total, squares, count = np.zeros(channels), np.zeros(channels), 0
+    for start in range(0, len(rows), CHUNK):
+        chunk = x[rows[start : start + CHUNK]].astype(np.float64) * scale
+        total += chunk.sum(axis=(0, 2, 3))
+        squares += (chunk**2).sum(axis=(0, 2, 3))
+        count += chunk.size // channels
+    mean = total / count
+    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
+    return mean.tolist(), np.where(std > 1e-8, std, 1.0).tolist()
+
+
+def _images(
+    x: np.ndarray, order: np.ndarray, train: np.ndarray, config: PreprocessConfig
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    scale = 1 / 255 if config.rescale else 1.0
+    channels = x.shape[1]
+    info: dict[str, Any] = {"dtype": "float32", "rescale": config.rescale}
+    mean, std = [0.0] * channels, [1.0] * channels
+    if config.normalize:
+        if config.mean is not None and config.std is not None:
+            if len(config.mean) != channels:
+                raise RecipeError(
+                    f"preprocess.mean has {len(config.mean)} values but the images have "
+                    f"{channels} channel(s)"
+                )
+            mean, std = config.mean, config.std
+        else:
+            mean, std = _channel_statistics(x, train, scale)
+        info["normalize"] = {"mean": mean, "std": std, "per": "channel"}
+    shift = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
+    spread = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    out = torch.empty((len(order), *x.shape[1:]), dtype=torch.float32)
+    for start in range(0, len(order), CHUNK):
+        chunk = torch.from_numpy(x[order[start : start + CHUNK]]).float().mul_(scale)
+        out[start : start + CHUNK] = chunk.sub_(shift).div_(spread)
+    return out, info
+
+
+def _features(
+    x: np.ndarray, order: np.ndarray, train: np.ndarray, config: PreprocessConfig
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    info: dict[str, Any] = {"dtype": "float32"}
+    if config.mean is not None:
+        raise RecipeError(
+            "preprocess.mean/std are for 8-bit images (image_folder, torchvision); "
+            "other inputs are standardized with the training split's statistics"
+        )
+    x = x[order]
+    if config.normalize:
+        mean, std = _feature_statistics(x[: len(train)])  # order starts with the training rows
+        x -= mean
+        x /= std
+        per = "feature" if x.ndim == 2 else "channel"
+        info["normalize"] = {"mean": mean.tolist(), "std": std.tolist(), "per": per}
+    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32)), info
+
+
+def model_inputs(
+    x: np.ndarray, parts: dict[str, np.ndarray], config: PreprocessConfig
+) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """The input tensor of each split, and what predict needs to do the same (JSON).
+
+    The splits are views of one tensor built in train, val, test order: memory holds the
+    inputs once, not once more per split.
+    """
+    order = np.concatenate([parts[name] for name in NAMES])
+    if x.dtype == np.uint8:
+        inputs, info = _images(x, order, parts["train"], config)
+    elif np.issubdtype(x.dtype, np.integer):
+        if config.mean is not None:
+            raise RecipeError("preprocess.mean/std are for images; these inputs are token ids")
+        inputs, info = (
+            torch.from_numpy(np.ascontiguousarray(x[order], dtype=np.int64)),
+            {"dtype": "int64"},
+        )
+    else:
+        x = x.astype(np.float32, copy=False)
+        inputs, info = _features(x, order, parts["train"], config)
+    sizes = np.cumsum([0, *(len(parts[name]) for name in NAMES)])
+    return {name: inputs[sizes[i] : sizes[i + 1]] for i, name in enumerate(NAMES)}, info
+
+
+def pixel_scale(info: dict[str, Any]) -> tuple[float, list[float], list[float]] | None:
+    """For 8-bit images: (k, mean, std) with pixel / 255 = (input * std + mean) / k."""
+    if "rescale" not in info:
+        return None
+    norm = info.get("normalize") or {"mean": [0.0], "std": [1.0]}
+    return (1.0 if info["rescale"] else 255.0), norm["mean"], norm["std"]
