@@ -23,7 +23,7 @@ def register_builtins(registry: Registry) -> None:
     registry.add("data", "table", "easytrain.data.table:load", TableData)
     registry.add("data", "text", "easytrain.data.text:load", TextData)
     registry.add("data", "image_folder", "easytrain.data.image_folder:load", ImageFolderData)
-    registry.add("data", "torchvision", "easytrain.data.torchvision:load", TorchvisionData)
+    registry.add("data", "torchvision", "easytrain.data.torchvision_data:load", TorchvisionData)
     registry.add(
         "preprocess", "default", "easytrain.stages.preprocess:PreprocessStage", PreprocessConfig
     )

@@ -120,7 +120,7 @@ class TableData(Section):
     """Columns that are categories even when they hold numbers (codes, ids); text columns always are."""
     missing: Missing = "median"
     """Empty cells: mean or median (numbers; categories get a 'missing' category), most_frequent, constant (fill_value), or drop the row."""
-    fill_value: float | str | None = None
+    fill_value: int | float | str | None = None
     """missing: constant: the value put in empty cells."""
     categorical: Literal["onehot", "index"] = "onehot"
     """Categories as one-hot columns, or as one column of category numbers (0 = unseen)."""

@@ -22,7 +22,7 @@ class TableEncoder:
     numeric: list[str]  # columns already converted to float (NaN = empty)
     categorical: list[str]  # columns of any type, compared as text
     missing: str = "median"
-    fill_value: float | str | None = None
+    fill_value: int | float | str | None = None
     style: str = "onehot"  # or "index"
     fills: dict[str, float] = field(default_factory=dict)
     category_fills: dict[str, str] = field(default_factory=dict)
@@ -76,7 +76,7 @@ class TableEncoder:
         for column in self.categorical:
             known = self.categories[column]
             values = _as_text(frame[column]).fillna(self.category_fills[column])
-            codes = pd.Categorical(values, categories=known).codes.astype(np.int64)
+            codes = pd.Index(known).get_indexer(values).astype(np.int64)  # -1: never seen
             if self.style == "onehot":
                 codes[codes < 0] = len(known)  # the unknown slot, last
                 out[rows, offset + codes] = 1.0

@@ -54,8 +54,8 @@ def mixed_table(path: Path, rows: int = 600, seed: int = 0) -> Path:
             "label": np.where(score > 1.0, "yes", "no"),
         }
     )
-    for column, count in (("age", 40), ("city", 30), ("member", 20)):
-        frame.loc[rng.choice(rows, count, replace=False), column] = np.nan
+    for column, share in (("age", 0.07), ("city", 0.05), ("member", 0.03)):
+        frame.loc[rng.choice(rows, max(1, int(rows * share)), replace=False), column] = np.nan
     _write(frame, path)
     return path
 
@@ -133,3 +133,28 @@ def _write(frame: pd.DataFrame, path: Path) -> None:
         frame.to_json(path, orient="records", lines=True)
     else:
         frame.to_csv(path, index=False)
+
+
+def _idx(path: Path, array: np.ndarray) -> None:
+    """The IDX format of the MNIST files: a magic number, the sizes, then the bytes."""
+    header = bytes([0, 0, 8, array.ndim]) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    path.write_bytes(header + array.astype(np.uint8).tobytes())
+
+
+def mnist_files(root: Path, name: str = "MNIST", train: int = 1200, test: int = 300) -> Path:
+    """scikit-learn's real digits, upscaled to 28×28, written as torchvision's MNIST raw files."""
+    digits = load_digits()
+    images = np.stack(
+        [
+            np.asarray(Image.fromarray((d * (255 / 16)).astype(np.uint8)).resize((28, 28)))
+            for d in digits.images[: train + test]
+        ]
+    )
+    labels = digits.target[: train + test]
+    raw = root / name / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    _idx(raw / "train-images-idx3-ubyte", images[:train])
+    _idx(raw / "train-labels-idx1-ubyte", labels[:train])
+    _idx(raw / "t10k-images-idx3-ubyte", images[train:])
+    _idx(raw / "t10k-labels-idx1-ubyte", labels[train:])
+    return root
