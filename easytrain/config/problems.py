@@ -8,7 +8,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from easytrain.config.augment import AUGMENT_KINDS
-from easytrain.config.model import LAYER_KINDS
+from easytrain.config.layers import LAYER_KINDS
 from easytrain.config.yamlpos import Path_, Positions, dotted
 from easytrain.errors import Problem
 from easytrain.registry import suggest
