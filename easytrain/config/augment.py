@@ -92,6 +92,8 @@ _SHORT_FORMS = {"hflip": "p", "vflip": "p", "rotation": "degrees"}  # {rotation:
 def _kind(value: Any) -> str | None:
     if isinstance(value, dict) and len(value) == 1:
         return str(next(iter(value)))
+    if isinstance(value, Section):  # serializing a validated item
+        return next(iter(type(value).model_fields))
     return None
 
 
