@@ -13,9 +13,12 @@ from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
 from easytrain.config.model import CNNConfig, EmbeddingBagConfig, MLPConfig
 from easytrain.config.preprocess import PreprocessConfig
+from easytrain.config.sequence_models import GRUConfig, LSTMConfig, TabularConfig, TransformerConfig
 from easytrain.config.train import TrainConfig
 from easytrain.metrics import CATALOG
 from easytrain.registry import Registry
+
+SEQUENCE_CONFIGS = {"lstm": LSTMConfig, "gru": GRUConfig, "transformer": TransformerConfig}
 
 
 def register_builtins(registry: Registry) -> None:
@@ -36,6 +39,15 @@ def register_builtins(registry: Registry) -> None:
         EmbeddingBagConfig,
         info={"inputs": "tokens"},
     )
+    for name in ("lstm", "gru", "transformer"):
+        registry.add(
+            "model",
+            name,
+            f"easytrain.models.sequence:build_{name}",
+            SEQUENCE_CONFIGS[name],
+            info={"inputs": "tokens"},
+        )
+    registry.add("model", "tabular", "easytrain.models.tabular:build", TabularConfig)
     registry.add("train", "default", "easytrain.stages.train:TrainStage", TrainConfig)
     registry.add("evaluate", "default", "easytrain.stages.evaluate:EvaluateStage", EvaluateConfig)
     registry.add("export", "default", "easytrain.stages.export:ExportStage", ExportConfig)

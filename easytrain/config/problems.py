@@ -8,6 +8,7 @@ from typing import Annotated, Any, Union, get_args, get_origin
 from pydantic import BaseModel, ValidationError
 
 from easytrain.config.augment import AUGMENT_KINDS
+from easytrain.config.backbones import torchvision_models
 from easytrain.config.layers import LAYER_KINDS
 from easytrain.config.yamlpos import Path_, Positions, dotted
 from easytrain.errors import Problem
@@ -101,7 +102,7 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
         return f"missing required key '{loc[-1]}'", loc
     if kind in ("union_tag_invalid", "union_tag_not_found"):
         expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
-        expected = [t for t in expected if t and t != "import-path"]
+        expected = [t for t in expected if t and t not in ("import-path", "torchvision")]
         if loc and loc[0] == "model" and "layers" in loc and kind == "union_tag_not_found":
             return (
                 f"a layer is one kind with its settings, e.g. `conv: {{channels: 32}}` or `flatten`; "
@@ -124,7 +125,11 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
         if loc[:2] == ("preprocess", "augment"):
             what, key = f"augmentation '{tag}'", ""
         path = (*loc, key) if key else loc
-        return f"unknown {what}{suggest(tag, expected)}; choose from: {', '.join(expected)}", path
+        choices = ", ".join(expected)
+        if loc and loc[0] == "model":  # any torchvision classification model is a model type too
+            hint = suggest(tag, [*expected, *torchvision_models()])
+            return f"unknown {what}{hint}; choose from: {choices}, or a torchvision model (resnet18 …)", path
+        return f"unknown {what}{suggest(tag, expected)}; choose from: {choices}", path
     if kind == "literal_error":
         expected = [
             e.strip().strip("'")

@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, Discriminator, Field, Tag, create_model
 
+from easytrain.config.backbones import TorchvisionConfig, torchvision_models
 from easytrain.config.base import Section
 from easytrain.config.data import DataConfig
 from easytrain.config.evaluate import EvaluateConfig
@@ -24,6 +25,7 @@ from easytrain.registry import Kind, Registry
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+TORCHVISION_TAG = "torchvision"  # the member for `type: resnet18` and every torchvision model
 IMPORT_TAG = CustomModelConfig.union_tag  # the member for `type: package.module:Class`
 
 
@@ -76,12 +78,16 @@ SECTIONS: dict[str, tuple[Kind, str, str]] = {
 }
 
 
-def _discriminator(key: str, default: str) -> Discriminator:
+def _discriminator(key: str, default: str, registered: frozenset[str]) -> Discriminator:
     def tag(value: Any) -> str | None:
         found = value.get(key, default) if isinstance(value, dict) else getattr(value, key, default)
-        if isinstance(found, str) and ":" in found:
+        if not isinstance(found, str):
+            return None if found is None else str(found)
+        if ":" in found:
             return IMPORT_TAG
-        return None if found is None else str(found)
+        if key == "type" and found not in registered and found in torchvision_models():
+            return TORCHVISION_TAG
+        return found
 
     return Discriminator(tag)
 
@@ -94,7 +100,9 @@ def _section_type(registry: Registry, kind: Kind, key: str, default: str) -> Any
     ]
     if kind == "model":
         members.append(Annotated[CustomModelConfig, Tag(IMPORT_TAG)])
-    return Annotated[Union[tuple(members)], _discriminator(key, default)]  # noqa: UP007
+        members.append(Annotated[TorchvisionConfig, Tag(TORCHVISION_TAG)])
+    registered = frozenset(registry.names(kind)) if kind == "model" else frozenset()
+    return Annotated[Union[tuple(members)], _discriminator(key, default, registered)]  # noqa: UP007
 
 
 @cache

@@ -74,7 +74,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
     schedule = Schedule(config.scheduler, optimizer, steps_per_epoch, config.epochs)
     precision = Precision(config.precision, device)
     forward = _compiled(model, x[:batch_size]) if config.compile else model
-    params = [p for p in model.parameters() if p.requires_grad]
+    params = list(model.parameters())  # clipping skips those without a gradient (frozen)
+    set_epoch = getattr(model, "set_epoch", None)  # e.g. a backbone that unfreezes later
     augment = data.train_transform
     stopping = config.early_stopping
     monitor = stopping.monitor if stopping else config.monitor
@@ -128,6 +129,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
             for epoch in range(state.epoch, config.epochs):
                 started = time.perf_counter()
                 model.train()
+                if set_epoch is not None:
+                    set_epoch(epoch)
                 order = rng.epoch_order(n, seed, epoch).to(device)
                 loss_sum = torch.tensor(state.loss_sum, device=device)
                 lr = optimizer.param_groups[0]["lr"]

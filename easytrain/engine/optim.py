@@ -15,7 +15,9 @@ _NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalRe
 
 def parameter_groups(model: nn.Module, config: OptimizerConfig) -> list[dict]:
     """One group, or two when biases and normalization weights are spared weight decay."""
-    params = [p for p in model.parameters() if p.requires_grad]
+    # Every parameter, frozen ones too: they have no gradient, so the optimizer skips them until
+    # they are unfrozen (train.unfreeze_after), without a new optimizer or a break in its state.
+    params = list(model.parameters())
     if not config.weight_decay_exclude_norm or not config.weight_decay:
         return [{"params": params}]
     spared = {

@@ -24,4 +24,5 @@ class ModelSpec:
     input_shape: tuple[int, ...]
     num_outputs: int
     task: str
+    categories: tuple[int, ...] = ()  # tables, categorical: index: values per trailing column
     vocab_size: int | None = None  # token-id inputs (data.source: text): ids are below this

@@ -5,12 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from easytrain.config.backbones import TorchvisionConfig
 from easytrain.config.model import CustomModelConfig
 from easytrain.context import RunContext
 from easytrain.data.bundle import DataBundle
 from easytrain.engine.optim import output_count
 from easytrain.errors import RecipeError
 from easytrain.models import ModelSpec
+from easytrain.models.summary import summarize
 
 
 class TargetScale(nn.Module):
@@ -24,17 +26,6 @@ class TargetScale(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.model(x) * self.std + self.mean
-
-
-def summarize(model: nn.Module, spec: ModelSpec) -> str:
-    params = sum(p.numel() for p in model.parameters())
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    lines = [
-        f"input {tuple(spec.input_shape)} → {spec.num_outputs} output(s) ({spec.task})",
-        str(model),
-        f"parameters: {params:,} ({trainable:,} trainable)",
-    ]
-    return "\n".join(lines)
 
 
 def _check_inputs(name: str, wanted: str, data: DataBundle) -> None:
@@ -57,9 +48,16 @@ def build_model(ctx: RunContext) -> tuple[nn.Module, ModelSpec]:
     assert data is not None, "the preprocess stage runs first"
     outputs = output_count(ctx.recipe.train, data.task, data.classes, data.num_outputs)
     text = data.preprocessing.get("encoding", {}).get("text", {})
-    spec = ModelSpec(data.input_shape, outputs, data.task, vocab_size=text.get("vocab_size"))
+    table = data.preprocessing.get("encoding", {}).get("table", {})
+    categories = ()
+    if table.get("categorical_encoding") == "index":  # category numbers, 0 = unknown
+        categories = tuple(len(c["categories"]) + 1 for c in table["categorical"].values())
+    spec = ModelSpec(data.input_shape, outputs, data.task, categories=categories,
+                     vocab_size=text.get("vocab_size"))
     if isinstance(config, CustomModelConfig):
         from easytrain.models.custom import build
+    elif isinstance(config, TorchvisionConfig):
+        from easytrain.models.backbone import build
     else:
         component = ctx.registry.get("model", config.type)
         _check_inputs(config.type, (component.info or {}).get("inputs", "numbers"), data)
@@ -77,10 +75,11 @@ class ModelStage:
         self.config = config
 
     def run(self, ctx: RunContext) -> None:
+        assert ctx.data is not None
         model, spec = build_model(ctx)
         ctx.model = model.to(ctx.device)
-        ctx.model_summary = summarize(model, spec)
-        (ctx.run_dir / "model.txt").write_text(ctx.model_summary + "\n")
+        ctx.model_summary = summarize(ctx.model, spec, ctx.data.train.x.dtype)
+        # the layers as PyTorch prints them, after the table: the whole architecture, for the record
+        (ctx.run_dir / "model.txt").write_text(f"{ctx.model_summary}\n\n{model}\n")
         ctx.artifacts["model_summary"] = "model.txt"
-        params = sum(p.numel() for p in model.parameters())
-        ctx.reporter.info(f"model: {ctx.recipe.model.type}, {params:,} parameters")
+        ctx.reporter.info(f"model: {ctx.recipe.model.type}\n{ctx.model_summary}")
