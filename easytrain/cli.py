@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from easytrain.errors import EasytrainError, ExitCode, RecipeError
+from easytrain.errors import EasytrainError, ExitCode, GateFailed, RecipeError
 
 app = typer.Typer(
     name="easytrain",
@@ -47,6 +47,10 @@ def _exit_codes() -> Iterator[None]:
     try:
         yield
     except EasytrainError as exc:
+        if isinstance(exc, GateFailed):
+            from easytrain.tracking.gatetable import show
+
+            show(exc.gates)
         _error(str(exc))
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
@@ -107,6 +111,10 @@ def run(
                     raise
         finally:
             reporter.close()
+        if result.get("gates"):
+            from easytrain.tracking.gatetable import show
+
+            show(result["gates"])
         if as_json:
             print(json.dumps(result, indent=2, default=str))
 
@@ -193,3 +201,54 @@ def cache_clear(
         where = cache.cache_dir(folder)
         count, size = cache.clear(where)
         print(f"removed {count} cached file(s), {size / 1e6:.1f} MB, from {where}", file=sys.stderr)
+
+
+RunDirArg = Annotated[
+    Path, typer.Argument(help="A run folder (runs/NAME/TIMESTAMP).", show_default=False)
+]
+
+
+@app.command()
+def evaluate(
+    run_dir: RunDirArg,
+    split: Annotated[str, typer.Option(help="The split to evaluate: test or val.")] = "test",
+    data: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--data",
+            help="Override the data section for new data of the same shape: --data path=new.csv",
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the evaluation as JSON to stdout.")
+    ] = False,
+) -> None:
+    """Re-evaluate a finished run's best checkpoint; exits 3 when a gate fails."""
+    with _exit_codes():
+        if split not in ("test", "val"):
+            raise RecipeError(f"--split: expected test or val, got '{split}'")
+        from easytrain.evaluation import reevaluate
+        from easytrain.registry import default_registry
+        from easytrain.tracking.console import make_reporter
+
+        reporter = make_reporter()
+        try:
+            result = reevaluate(run_dir, split, data or [], default_registry(), reporter)
+        finally:
+            reporter.close()
+        if result["gates"]:
+            from easytrain.tracking.gatetable import show
+
+            show(result["gates"])
+        if as_json:
+            print(json.dumps(result, indent=2, default=str))
+
+
+@app.command()
+def report(run_dir: RunDirArg) -> None:
+    """Write RUN_DIR/report.html: recipe, data, model, curves, metrics and gates on one page."""
+    with _exit_codes():
+        from easytrain.report import write_report
+
+        path = write_report(run_dir)
+        print(f"report → {path}", file=sys.stderr)

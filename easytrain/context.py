@@ -34,5 +34,8 @@ class RunContext:
         default_factory=dict
     )  # evaluate: split → name → value
     gates: list[dict[str, Any]] = field(default_factory=list)  # evaluate
+    threshold: float | None = None  # evaluate: two classes, the decision threshold used
+    # evaluate: JSON tables for summary.json: per_class, confusion_matrix, threshold, data
+    evaluation: dict[str, Any] = field(default_factory=dict)
     artifacts: dict[str, str] = field(default_factory=dict)  # every stage: name → path in run_dir
     timings: dict[str, float] = field(default_factory=dict)  # stage → seconds

@@ -50,9 +50,13 @@ class RunFailed(EasytrainError):
 
 
 class GateFailed(EasytrainError):
-    """The model trained, but a quality gate was missed."""
+    """The model trained, but a quality gate was missed. Carries every gate, for the table."""
 
     exit_code = ExitCode.GATE_FAILED
+
+    def __init__(self, message: str, gates: list[dict] | None = None):
+        super().__init__(message)
+        self.gates = gates or []
 
 
 class Interrupted(EasytrainError):

@@ -42,13 +42,12 @@ def build_stages(recipe: Recipe, registry: Registry) -> Iterator[tuple[str, Stag
 def check_against_data(ctx: RunContext) -> None:
     """What the recipe can only be checked against once the data is known; before training."""
     assert ctx.data is not None
-    task, recipe, problems = ctx.data.task, ctx.recipe, []
-    for name in [*(recipe.evaluate.metrics or []), *recipe.evaluate.gates]:
-        info = ctx.registry.get("metric", name).info
-        if info.task != task:
-            problems.append(
-                f"evaluate: metric '{name}' is for {info.task}, but this data is {task}"
-            )
+    from easytrain.config.evaluate import check_against_task
+
+    task, recipe = ctx.data.task, ctx.recipe
+    classes = len(ctx.data.classes) if ctx.data.classes is not None else None
+    splits = {name for name in ("val", "test") if ctx.data.split(name) is not None}
+    problems = check_against_task(recipe.evaluate, task, classes, ctx.registry, splits)
     loss = recipe.train.loss
     if loss != "auto" and (loss in ("cross_entropy", "bce")) != (task == "classification"):
         problems.append(f"train.loss: '{loss}' does not fit a {task} task")
@@ -83,6 +82,10 @@ def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str,
         "error": error,
         "metrics": ctx.metrics,
         "gates": ctx.gates,
+        "threshold": ctx.evaluation.get("threshold"),
+        "per_class": ctx.evaluation.get("per_class", {}),
+        "confusion_matrix": ctx.evaluation.get("confusion_matrix", {}),
+        "data": ctx.evaluation.get("data"),
         "best_epoch": ctx.best_epoch,
         "epochs_completed": len(ctx.history),
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
@@ -124,12 +127,9 @@ def run_pipeline(
     result = summary(ctx, "gate_failed" if failed else "succeeded")
     write_json(run_dir / "summary.json", result)
     if failed:
-        lines = [
-            f"{g['split']} {g['metric']} = {g['value']:.4f} is not {g['op']} {g['bound']}"
-            + (f" (missed by {g['missed_by']:.4g})" if g["missed_by"] is not None else "")
-            for g in failed
-        ]
-        raise GateFailed("quality gate failed: " + "; ".join(lines))
+        from easytrain.metrics.gates import failure_message
+
+        raise GateFailed(failure_message(ctx.gates), ctx.gates)
     return result
 
 

@@ -8,6 +8,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from easytrain.metrics.threshold import labels_at
 from easytrain.registry import Registry
 
 
@@ -33,14 +34,22 @@ def outputs(
     return torch.cat(chunks)
 
 
-def predictions(task: str, out: torch.Tensor, y: torch.Tensor) -> Predictions:
+def predictions(
+    task: str, out: torch.Tensor, y: torch.Tensor, threshold: float | None = None
+) -> Predictions:
+    """Labels are the most probable class, or for two classes `threshold` on class 1's probability."""
     if task == "classification":
         if out.shape[-1] == 1:  # one logit (bce): the probability of class 1
             positive = torch.sigmoid(out.float())
             proba = torch.cat([1 - positive, positive], dim=-1)
         else:
             proba = torch.softmax(out.float(), dim=-1)
-        return Predictions(y.cpu().numpy(), proba.argmax(-1).cpu().numpy(), proba.cpu().numpy())
+        p = proba.cpu().numpy()
+        if threshold is not None and p.shape[1] == 2:
+            pred = labels_at(p[:, 1], threshold)
+        else:
+            pred = p.argmax(-1)
+        return Predictions(y.cpu().numpy(), pred, p)
     if out.ndim == y.ndim + 1 and out.shape[-1] == 1:
         out = out.squeeze(-1)
     return Predictions(y.cpu().numpy(), out.float().cpu().numpy(), None)
@@ -51,6 +60,23 @@ def score(predicted: Predictions, names: list[str], registry: Registry) -> dict[
         name: registry.get("metric", name).load()(predicted.y, predicted.pred, predicted.proba)
         for name in names
     }
+
+
+def predict_split(
+    model: nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    task: str,
+    loss_fn: nn.Module,
+    batch_size: int,
+    device: torch.device,
+    threshold: float | None = None,
+) -> tuple[float, Predictions]:
+    """The loss and the predictions of one split."""
+    out = outputs(model, x, batch_size, device)
+    loss = float(loss_fn(out, y.to(device)))
+    return loss, predictions(task, out, y, threshold)
 
 
 def evaluate_split(
@@ -64,8 +90,17 @@ def evaluate_split(
     registry: Registry,
     batch_size: int,
     device: torch.device,
+    threshold: float | None = None,
 ) -> dict[str, float]:
     """{'loss': …, metric: …} for one split."""
-    out = outputs(model, x, batch_size, device)
-    loss = float(loss_fn(out, y.to(device)))
-    return {"loss": loss, **score(predictions(task, out, y), names, registry)}
+    loss, predicted = predict_split(
+        model,
+        x,
+        y,
+        task=task,
+        loss_fn=loss_fn,
+        batch_size=batch_size,
+        device=device,
+        threshold=threshold,
+    )
+    return {"loss": loss, **score(predicted, names, registry)}

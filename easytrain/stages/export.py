@@ -58,6 +58,7 @@ def model_card(ctx: RunContext) -> dict:
         "name": ctx.recipe.name,
         "task": data.task,
         "classes": data.classes,
+        "threshold": ctx.threshold,  # two classes: class 1 when its probability reaches this
         "input": {
             "shape": list(data.input_shape),
             "dtype": "float32",

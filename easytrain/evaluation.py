@@ -1,0 +1,163 @@
+"""`easytrain evaluate RUN_DIR`: score a finished run again, on its own data or on new data.
+
+The run's recipe.yaml rebuilds the data (same seed: the same splits and statistics) and the model;
+checkpoints/best.pt supplies the weights (weights_only). New data (`--data path=…`) is put on the
+run's scale: it is standardized with the run's saved statistics, not its own, and must be encoded
+the same way. The result goes to RUN_DIR/evaluations/<timestamp>.json; gates apply as in the run.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from easytrain.config.load import load_recipe
+from easytrain.context import RunContext
+from easytrain.data.bundle import DataBundle, Split
+from easytrain.errors import GateFailed, RecipeError, RunFailed
+from easytrain.registry import Registry
+from easytrain.tracking.console import Reporter
+
+
+def run_files(run_dir: Path) -> tuple[Path, Path]:
+    """recipe.yaml and checkpoints/best.pt of a finished run, or a usage error saying which is missing."""
+    recipe, best = run_dir / "recipe.yaml", run_dir / "checkpoints" / "best.pt"
+    if not run_dir.is_dir():
+        raise RecipeError(f"{run_dir}: no such run folder")
+    for path in (recipe, best):
+        if not path.is_file():
+            raise RecipeError(
+                f"{run_dir} is not a finished run: it has no {path.relative_to(run_dir)}"
+            )
+    return recipe, best
+
+
+def _saved_threshold(run_dir: Path) -> float | None:
+    """The threshold the run chose (it is part of the model, like its weights)."""
+    try:
+        summary = json.loads((run_dir / "summary.json").read_text())
+    except (OSError, json.JSONDecodeError):
+        return None
+    found = summary.get("threshold")
+    return float(found["value"]) if isinstance(found, dict) and "value" in found else None
+
+
+def _rescaled(x: torch.Tensor, own: dict[str, Any], run: dict[str, Any]) -> torch.Tensor:
+    """x standardized with `own` statistics → standardized with the run's."""
+    if not x.is_floating_point() or own.get("normalize") == run.get("normalize"):
+        return x
+
+    def stats(info: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
+        norm = info.get("normalize") or {"mean": 0.0, "std": 1.0, "per": "feature"}
+        mean = torch.as_tensor(norm["mean"], dtype=torch.float32)
+        std = torch.as_tensor(norm["std"], dtype=torch.float32)
+        if norm.get("per") == "channel" and x.ndim == 4:
+            mean, std = mean.reshape(1, -1, 1, 1), std.reshape(1, -1, 1, 1)
+        return mean, std
+
+    (own_mean, own_std), (run_mean, run_std) = stats(own), stats(run)
+    return ((x * own_std + own_mean) - run_mean) / run_std
+
+
+def align_to_run(data: DataBundle, run: dict[str, Any]) -> None:
+    """Put new data on the scale the model was trained on (the run's saved preprocessing)."""
+    own = data.preprocessing
+    if list(data.input_shape) != list(run.get("input_shape", data.input_shape)):
+        raise RunFailed(
+            f"--data: these inputs have shape {list(data.input_shape)}, the run's model takes "
+            f"{run['input_shape']}"
+        )
+    if own.get("encoding") != run.get("encoding"):
+        raise RunFailed(
+            "--data: this data is encoded differently from the run's (other categories or "
+            "vocabulary), so its columns do not mean what the model learned; evaluate data with "
+            "the same categories, or retrain"
+        )
+    for name in ("train", "val", "test"):
+        split = data.split(name)
+        if split is not None:
+            setattr(data, name, Split(_rescaled(split.x, own, run), split.y))
+    data.preprocessing = {**own, **{k: run[k] for k in ("normalize", "target") if k in run}}
+
+
+def _run_preprocessing(run_dir: Path, registry: Registry, reporter: Reporter) -> dict[str, Any]:
+    """What the run saved for predict (export/model.json), or its data rebuilt from recipe.yaml."""
+    card = run_dir / "export" / "model.json"
+    if card.is_file():
+        return json.loads(card.read_text())["input"]
+    ctx = _context(load_recipe(run_dir / "recipe.yaml"), Path(), registry, reporter)
+    return ctx.data.preprocessing if ctx.data else {}
+
+
+def _context(recipe: Any, scratch: Path, registry: Registry, reporter: Reporter) -> RunContext:
+    from easytrain.engine.device import resolve_device
+
+    ctx = RunContext(recipe, scratch, resolve_device(recipe.device), registry, reporter)
+    registry.get("preprocess", recipe.preprocess.type).load()(recipe.preprocess).run(ctx)
+    return ctx
+
+
+def reevaluate(
+    run_dir: Path,
+    split: str,
+    data_overrides: list[str],
+    registry: Registry,
+    reporter: Reporter,
+) -> dict[str, Any]:
+    """Evaluate the run's best weights; write and return evaluations/<timestamp>.json's content."""
+    from easytrain.engine import checkpoint
+    from easytrain.pipeline import check_against_data
+    from easytrain.runs import write_json
+    from easytrain.stages.evaluate import evaluate, report_lines
+    from easytrain.stages.model import ModelStage
+
+    recipe_file, best = run_files(run_dir)
+    recipe = load_recipe(recipe_file, [f"data.{item}" for item in data_overrides])
+    with tempfile.TemporaryDirectory() as scratch:  # nothing but the result lands in the run
+        ctx = _context(recipe, Path(scratch), registry, reporter)
+        assert ctx.data is not None
+        if data_overrides:
+            align_to_run(ctx.data, _run_preprocessing(run_dir, registry, reporter))
+        check_against_data(ctx)
+        ModelStage().run(ctx)
+    assert ctx.model is not None
+    ctx.model.load_state_dict(checkpoint.load(best, map_location=ctx.device)["model"])
+    config = recipe.evaluate
+    splits = tuple(
+        name for name in ("val", "test") if name == split or name in config.gate_splits()
+    )
+    found = evaluate(ctx, config, splits, threshold=_saved_threshold(run_dir))
+    for line in report_lines(found):
+        reporter.info(line)
+    result = {
+        "run": str(run_dir),
+        "evaluated": datetime.now().isoformat(timespec="seconds"),
+        "split": split,
+        "data_overrides": data_overrides,
+        "checkpoint": "checkpoints/best.pt",
+        "metrics": found.metrics,
+        "gates": found.gates,
+        "threshold": found.threshold,
+        **found.tables,
+    }
+    folder = run_dir / "evaluations"
+    folder.mkdir(exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = folder / f"{stamp}.json"
+    for attempt in range(1, 1000):  # two evaluations in one second keep both files
+        if not path.exists():
+            break
+        path = folder / f"{stamp}-{attempt}.json"
+    write_json(path, result)
+    reporter.info(f"evaluation → {path}")
+    failed = [g for g in found.gates if not g["passed"]]
+    if failed:
+        from easytrain.metrics.gates import failure_message
+
+        raise GateFailed(failure_message(found.gates), found.gates)
+    return result

@@ -1,0 +1,165 @@
+"""`easytrain report RUN_DIR`: one self-contained HTML page about a run.
+
+Everything is inline (CSS, plots as base64 PNG), so the page can be mailed, attached to a CI job
+or opened offline. It reads only the run folder: recipe.yaml, summary.json, model.txt, env.json,
+metrics.csv and plots/.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+from html import escape
+from pathlib import Path
+from typing import Any
+
+from easytrain.errors import RecipeError
+
+PLOT_ORDER = ("curves", "confusion_matrix", "roc", "pr", "predicted_vs_true", "residuals")
+CSS = """
+body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+h1 { margin-bottom: 0; } .sub { color: #666; margin-top: .2em; }
+table { border-collapse: collapse; margin: .5em 0 1.5em; }
+th, td { border: 1px solid #ddd; padding: 3px 9px; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f4f4f4; } .pass { color: #17803d; } .fail { color: #c0262d; font-weight: bold; }
+pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 12px; }
+img { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
+"""
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return escape(str(value))
+
+
+def _table(header: list[str], rows: list[list[Any]], classes: list[str] | None = None) -> str:
+    head = "".join(f"<th>{escape(h)}</th>" for h in header)
+    body = "".join(
+        f"<tr{f' class={classes[i]!r}' if classes else ''}>"
+        + "".join(f"<td>{_number(cell)}</td>" for cell in row)
+        + "</tr>"
+        for i, row in enumerate(rows)
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _metrics(summary: dict[str, Any]) -> str:
+    metrics = summary.get("metrics") or {}
+    names = list(dict.fromkeys(name for values in metrics.values() for name in values))
+    if not names:
+        return "<p>No metrics (the run did not reach evaluation).</p>"
+    rows = [[split, *(values.get(n, "") for n in names)] for split, values in metrics.items()]
+    return _table(["split", *names], rows)
+
+
+def _gates(summary: dict[str, Any]) -> str:
+    gates = summary.get("gates") or []
+    if not gates:
+        return "<p>No gates.</p>"
+    from easytrain.tracking.gatetable import HEADER, rows
+
+    return _table(
+        list(HEADER),
+        [list(row) for row in rows(gates)],
+        ["pass" if g["passed"] else "fail" for g in gates],
+    )
+
+
+def _data(summary: dict[str, Any]) -> str:
+    data = summary.get("data") or {}
+    if not data:
+        return "<p>No data summary.</p>"
+    parts = [
+        f"<p>{escape(str(data.get('description', '')))}: {escape(str(data.get('task')))}, "
+        f"input shape {escape(str(data.get('input_shape')))}</p>",
+        _table(["split", "examples"], [[k, v] for k, v in (data.get("sizes") or {}).items()]),
+    ]
+    counts = data.get("class_counts")
+    if counts:
+        classes = data.get("classes") or []
+        splits = list(counts)
+        rows = [[name, *(counts[s].get(name, 0) for s in splits)] for name in classes]
+        parts.append(_table(["class", *splits], rows))
+    return "".join(parts)
+
+
+def _per_class(summary: dict[str, Any]) -> str:
+    table = (summary.get("per_class") or {}).get("test")
+    if not table:
+        return ""
+    rows = [[name, v["precision"], v["recall"], v["f1"], v["support"]] for name, v in table.items()]
+    return "<h2>Per class (test)</h2>" + _table(
+        ["class", "precision", "recall", "f1", "support"], rows
+    )
+
+
+def _plots(run_dir: Path) -> str:
+    folder = run_dir / "plots"
+    if not (folder / "curves.png").exists() and (run_dir / "metrics.csv").exists():
+        from easytrain.tracking.plots import curves
+
+        curves(run_dir / "metrics.csv", folder / "curves.png")
+    files = sorted(
+        folder.glob("*.png"),
+        key=lambda p: (PLOT_ORDER.index(p.stem) if p.stem in PLOT_ORDER else 99, p.name),
+    )
+    return "".join(
+        f"<h3>{escape(path.stem.replace('_', ' '))}</h3><img alt={escape(path.stem)!r} "
+        f"src='data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}'>"
+        for path in files
+    )
+
+
+def _text(path: Path) -> str:
+    return escape(path.read_text()) if path.exists() else "(missing)"
+
+
+def render(run_dir: Path) -> str:
+    summary = _read_json(run_dir / "summary.json")
+    env = _read_json(run_dir / "env.json")
+    threshold = summary.get("threshold")
+    threshold_line = ""
+    if threshold:
+        how = f", best {threshold['optimize']} on val" if threshold.get("optimize") else ""
+        threshold_line = f"<p>Decision threshold: {threshold['value']:.4f}{escape(how)}</p>"
+    name = run_dir.resolve().name
+    facts = (
+        f"status {summary.get('status', 'unknown')} · best epoch {summary.get('best_epoch')} of "
+        f"{summary.get('epochs_completed')} · started {env.get('started', '?')} on "
+        f"{env.get('device', '?')} · torch {env.get('torch', '?')}"
+    )
+    sections = [
+        f"<h1>easytrain run {escape(name)}</h1><p class='sub'>{escape(facts)}</p>",
+        "<h2>Metrics</h2>" + _metrics(summary) + threshold_line,
+        "<h2>Gates</h2>" + _gates(summary),
+        "<h2>Data</h2>" + _data(summary),
+        _per_class(summary),
+        "<h2>Plots</h2>" + _plots(run_dir),
+        f"<h2>Model</h2><pre>{_text(run_dir / 'model.txt')}</pre>",
+        f"<h2>Recipe</h2><pre>{_text(run_dir / 'recipe.yaml')}</pre>",
+    ]
+    return (
+        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>easytrain · {escape(name)}</title><style>{CSS}</style></head><body>"
+        + "\n".join(sections)
+        + "</body></html>\n"
+    )
+
+
+def write_report(run_dir: Path) -> Path:
+    if not (run_dir / "recipe.yaml").is_file():
+        raise RecipeError(f"{run_dir} is not a run folder: it has no recipe.yaml")
+    path, partial = run_dir / "report.html", run_dir / ".report.html.tmp"
+    partial.write_text(render(run_dir), encoding="utf-8")
+    os.replace(partial, path)  # a reader never sees half a page
+    return path
