@@ -33,15 +33,6 @@ def key(kind: str, *parts: Any) -> str:
     return f"{kind}-{hashlib.sha256(text.encode()).hexdigest()[:32]}"
 
 
-def file_stamps(paths: list[Path], root: Path) -> list[tuple[str, int, int]]:
-    """(name relative to root, size, mtime in ns) of each file: what 'changed' means here."""
-    stamps = []
-    for path in paths:
-        stat = path.stat()
-        stamps.append((path.relative_to(root).as_posix(), stat.st_size, stat.st_mtime_ns))
-    return stamps
-
-
 def load(folder: Path, name: str) -> dict[str, Any] | None:
     """The entry, memory-mapped; None on a miss or an entry that cannot be read."""
     import torch

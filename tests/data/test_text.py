@@ -68,7 +68,9 @@ def test_missing_text_column_is_a_recipe_error(tmp_path: Path) -> None:
 
 def test_embedding_bag_ignores_padding() -> None:
     torch.manual_seed(0)
-    model = build(EmbeddingBagConfig(dropout=0.0), ModelSpec((6,), 3, "classification", 20)).eval()
+    model = build(
+        EmbeddingBagConfig(dropout=0.0), ModelSpec((6,), 3, "classification", vocab_size=20)
+    ).eval()
     short = torch.tensor([[5, 7, 9, 0, 0, 0]])
     same = torch.tensor([[5, 7, 9]])
     assert torch.allclose(model(short), model(same))
