@@ -69,7 +69,7 @@ def _images(
 
 
 def _features(
-    x: np.ndarray, order: np.ndarray, train: np.ndarray, config: PreprocessConfig
+    x: np.ndarray, order: np.ndarray, train: np.ndarray, config: PreprocessConfig, codes: int = 0
 ) -> tuple[torch.Tensor, dict[str, Any]]:
     info: dict[str, Any] = {"dtype": "float32"}
     if config.mean is not None:
@@ -80,6 +80,8 @@ def _features(
     x = x[order]
     if config.normalize:
         mean, std = _feature_statistics(x[: len(train)])  # order starts with the training rows
+        if codes:  # trailing category numbers (categorical: index) stay numbers
+            mean[-codes:], std[-codes:] = 0.0, 1.0
         x -= mean
         x /= std
         per = "feature" if x.ndim == 2 else "channel"
@@ -88,7 +90,7 @@ def _features(
 
 
 def model_inputs(
-    x: np.ndarray, parts: dict[str, np.ndarray], config: PreprocessConfig
+    x: np.ndarray, parts: dict[str, np.ndarray], config: PreprocessConfig, codes: int = 0
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The input tensor of each split, and what predict needs to do the same (JSON).
 
@@ -107,7 +109,7 @@ def model_inputs(
         )
     else:
         x = x.astype(np.float32, copy=False)
-        inputs, info = _features(x, order, parts["train"], config)
+        inputs, info = _features(x, order, parts["train"], config, codes)
     sizes = np.cumsum([0, *(len(parts[name]) for name in NAMES)])
     return {name: inputs[sizes[i] : sizes[i + 1]] for i, name in enumerate(NAMES)}, info
 
