@@ -43,7 +43,8 @@ def _check_inputs(name: str, wanted: str, data: DataBundle) -> None:
         )
 
 
-def build_model(ctx: RunContext) -> tuple[nn.Module, ModelSpec]:
+def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, ModelSpec]:
+    """The network for ctx.data; pretrained=False skips loading weights (a plan on the meta device)."""
     data, config = ctx.data, ctx.recipe.model
     assert data is not None, "the preprocess stage runs first"
     outputs = output_count(ctx.recipe.train, data.task, data.classes, data.num_outputs)
@@ -58,6 +59,9 @@ def build_model(ctx: RunContext) -> tuple[nn.Module, ModelSpec]:
         from easytrain.models.custom import build
     elif isinstance(config, TorchvisionConfig):
         from easytrain.models.backbone import build
+
+        if not pretrained:
+            config = config.model_copy(update={"weights": None})
     else:
         component = ctx.registry.get("model", config.type)
         _check_inputs(config.type, (component.info or {}).get("inputs", "numbers"), data)
