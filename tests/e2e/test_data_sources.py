@@ -242,3 +242,26 @@ def test_bad_inputs_exit_with_a_message_naming_the_place(tmp_path: Path) -> None
         str(tmp_path / "r4"),
     )
     assert result.exit_code == ExitCode.BAD_RECIPE and "reads token ids" in result.stderr
+
+
+def test_augmented_runs_resume_exactly(tmp_path: Path, cache: dict[str, str]) -> None:
+    """Augmentations draw from torch's generator, which checkpoints keep: a resumed run ends
+    with the same weights as an uninterrupted one."""
+    import torch
+
+    folder = digits_folder(tmp_path / "digits", size=8, limit=240)
+    recipe = tmp_path / "aug.yaml"
+    recipe.write_text(
+        f"data: {{source: image_folder, path: {folder}, channels: 1}}\n"
+        "preprocess: {augment: [hflip, {random_crop: {padding: 1}}, {rotation: 10},"
+        " {color_jitter: {brightness: 0.3}}]}\n"
+        "model: {type: mlp, hidden: [32]}\ntrain: {epochs: 2, batch_size: 32, tensorboard: false}\n"
+    )
+    whole, halves = tmp_path / "whole", tmp_path / "halves"
+    assert cli("run", str(recipe), "--out", str(whole), env=cache).exit_code == 0
+    assert cli("run", str(recipe), "--out", str(halves), "train.epochs=1", env=cache).exit_code == 0
+    resumed = cli("run", str(recipe), "--out", str(halves), "--resume", env=cache)
+    assert resumed.exit_code == 0, resumed.output
+    a = torch.load(whole / "checkpoints/last.pt", weights_only=True)["model"]
+    b = torch.load(halves / "checkpoints/last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[name], b[name]) for name in a)
