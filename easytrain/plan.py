@@ -48,7 +48,9 @@ def _megabytes(count: int) -> str:
     return f"{count / 2**20:,.1f} MiB"
 
 
-def plan(recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None) -> dict[str, Any]:
+def plan(
+    recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None
+) -> dict[str, Any]:
     from easytrain.pipeline import build_stages, check_against_data
     from easytrain.stages.model import build_model
 
@@ -70,14 +72,22 @@ def plan(recipe: Recipe, registry: Registry, reporter: Reporter, device: str | N
         "weights": parameters * 4,
         "gradients": trainable * 4,
         "optimizer": trainable * 4 * OPTIMIZER_STATES[recipe.train.optimizer.name],
-        "activations": activations * width // 4 * 2,  # outputs, and about as much again for backward
+        "activations": activations
+        * width
+        // 4
+        * 2,  # outputs, and about as much again for backward
         "batch": example[0].numel() * example.element_size() * recipe.train.batch_size,
     }
-    steps = math.ceil(math.ceil(len(ctx.data.train) / recipe.train.batch_size) / recipe.train.accumulate)
+    steps = math.ceil(
+        math.ceil(len(ctx.data.train) / recipe.train.batch_size) / recipe.train.accumulate
+    )
     result = {
         "device": str(target),
-        "examples": {name: len(split) for name in ("train", "val", "test")
-                     if (split := ctx.data.split(name)) is not None},
+        "examples": {
+            name: len(split)
+            for name in ("train", "val", "test")
+            if (split := ctx.data.split(name)) is not None
+        },
         "input_shape": list(spec.input_shape),
         "outputs": spec.num_outputs,
         "parameters": parameters,
@@ -88,7 +98,9 @@ def plan(recipe: Recipe, registry: Registry, reporter: Reporter, device: str | N
     }
     breakdown = ", ".join(f"{k} {_megabytes(v)}" for k, v in memory.items())
     reporter.info(summary)
-    reporter.info(f"plan: {steps} optimizer steps per epoch × {recipe.train.epochs} epochs = "
-                  f"{result['total_steps']} steps, batch {recipe.train.batch_size} on {target}")
+    reporter.info(
+        f"plan: {steps} optimizer steps per epoch × {recipe.train.epochs} epochs = "
+        f"{result['total_steps']} steps, batch {recipe.train.batch_size} on {target}"
+    )
     reporter.info(f"training memory ≈ {_megabytes(result['memory_bytes']['total'])} ({breakdown})")
     return result
