@@ -92,7 +92,8 @@ def run(
     """Run the whole pipeline: preprocess → model → train → evaluate → export."""
     with _exit_codes():
         loaded = _load(recipe, overrides, allow_code)
-        from easytrain.pipeline import RunOptions, open_run_dir, plan, run_pipeline
+        from easytrain.pipeline import RunOptions, open_run_dir, run_pipeline
+        from easytrain.plan import plan
         from easytrain.registry import default_registry
         from easytrain.tracking.console import make_reporter
 

@@ -161,35 +161,3 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
             + [f"  {line}" for line in differences]
         )
     return run_dir
-
-
-def plan(
-    recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None
-) -> dict[str, Any]:
-    """--dry-run: read the data, build the model, report sizes; train nothing, write nothing."""
-    import math
-    import tempfile
-
-    from easytrain.engine.device import resolve_device
-    from easytrain.stages.model import ModelStage
-
-    with tempfile.TemporaryDirectory() as scratch:
-        ctx = RunContext(
-            recipe, Path(scratch), resolve_device(device or recipe.device), registry, reporter
-        )
-        next(build_stages(recipe, registry))[1].run(ctx)
-        check_against_data(ctx)
-        ModelStage().run(ctx)
-    assert ctx.data is not None and ctx.model is not None
-    steps = math.ceil(len(ctx.data.train) / recipe.train.batch_size)
-    params = sum(p.numel() for p in ctx.model.parameters())
-    reporter.info(ctx.model_summary)
-    reporter.info(
-        f"plan: {steps} steps per epoch × {recipe.train.epochs} epochs = "
-        f"{steps * recipe.train.epochs} steps of batch {recipe.train.batch_size}"
-    )
-    return {
-        "parameters": params,
-        "steps_per_epoch": steps,
-        "total_steps": steps * recipe.train.epochs,
-    }
