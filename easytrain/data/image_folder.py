@@ -101,29 +101,33 @@ def _too_many_bad(bad: list[tuple[str, str]], total: int) -> RunFailed:
 
 
 def _decode(config: ImageFolderData, files: list[Path], stamps: list, notes: list[str]) -> Decoded:
+    """From the cache when it has these files and settings, else decoded (and cached)."""
     size = _size(config.image_size)
     folder = cache.cache_dir(config.cache_dir)
     name = cache.key("images", config.channels, size, stamps)
-    if config.cache:
-        entry = cache.load(folder, name)
-        if entry is not None:
-            notes.append(f"image cache hit: {folder / name}{cache.SUFFIX}")
-            return Decoded(
-                entry["images"], entry["good"].tolist(), [tuple(b) for b in entry["bad"]]
-            )
-    decoded = decode_all(files, config.channels, size)
-    if decoded.bad and not config.skip_bad_files:
+    entry = cache.load(folder, name) if config.cache else None
+    if entry is not None:
+        notes.append(f"image cache hit: {folder / name}{cache.SUFFIX}")
+        bad = [(str(path), str(why)) for path, why in entry["bad"]]
+        decoded = Decoded(entry["images"], entry["good"].tolist(), bad)
+    else:
+        decoded = decode_all(files, config.channels, size)
+    if decoded.bad and not config.skip_bad_files:  # also for a hit cached by a skipping run
         raise _too_many_bad(decoded.bad, len(files))
-    if config.cache and len(decoded.good):
+    if entry is None and config.cache and decoded.good:
         import torch
 
-        entry = {
-            "images": decoded.images,
-            "good": torch.tensor(decoded.good, dtype=torch.int64),
-            "bad": [list(b) for b in decoded.bad],
-        }
-        failed = cache.save(folder, name, entry)
-        notes.append(f"warning: image cache not written ({failed})" if failed else "")
+        failed = cache.save(
+            folder,
+            name,
+            {
+                "images": decoded.images,
+                "good": torch.tensor(decoded.good, dtype=torch.int64),
+                "bad": [list(b) for b in decoded.bad],
+            },
+        )
+        if failed:
+            notes.append(f"warning: image cache not written ({failed})")
     return decoded
 
 
@@ -176,5 +180,5 @@ def load(config: ImageFolderData) -> RawData:
         },
         fixed={name: np.flatnonzero(where == name) for name in ("val", "test") if name in found},
         locate=lambda i: str(kept_files[i]),
-        notes=[note for note in notes if note],
+        notes=notes,
     )

@@ -132,6 +132,8 @@ def load(config: TableData) -> RawData:
             "data.categorical_columns": config.categorical_columns or [],
         },
     )
+    if config.target in features:
+        raise RecipeError(f"data.features lists the target column '{config.target}'")
     notes: list[str] = []
     frame = drop_empty_targets(frame, config.target, notes)
     frame = frame[[*features, config.target]].copy()

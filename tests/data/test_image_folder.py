@@ -92,6 +92,8 @@ def test_skip_bad_files_warns_and_counts(tmp_path: Path) -> None:
     assert "skipped 2 unreadable image(s)" in note and "empty.png" in note
     again = load(config(root, tmp_path, skip_bad_files=True))  # from the cache: still said
     assert any("skipped 2" in n for n in again.notes) and len(again.y) == 39
+    with pytest.raises(RunFailed, match="2 of 41 image files cannot be read"):
+        load(config(root, tmp_path))  # the cached entry must not hide them from a strict run
 
 
 @pytest.mark.parametrize(

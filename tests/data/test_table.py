@@ -126,6 +126,11 @@ def test_unknown_columns_are_recipe_errors_with_suggestions(small: Path) -> None
     assert "the columns are: size, colour, label" in message
 
 
+def test_the_target_cannot_be_a_feature(small: Path) -> None:
+    with pytest.raises(RecipeError, match="data.features lists the target column 'label'"):
+        load(TableData(path=small, target="label", features=["size", "label"]))
+
+
 def test_a_target_with_one_value_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, pd.DataFrame({"x": [1, 2, 3], "y": ["same"] * 3}))
     with pytest.raises(RunFailed, match="has a single value"):
