@@ -64,9 +64,14 @@ def _rescaled(x: torch.Tensor, own: dict[str, Any], run: dict[str, Any]) -> torc
     return ((x * own_std + own_mean) - run_mean) / run_std
 
 
-def align_to_run(data: DataBundle, run: dict[str, Any]) -> None:
+def align_to_run(data: DataBundle, run: dict[str, Any], classes: list[str] | None) -> None:
     """Put new data on the scale the model was trained on (the run's saved preprocessing)."""
     own = data.preprocessing
+    if data.classes != classes:
+        raise RunFailed(
+            f"--data: this data's classes {data.classes} are not the run's {classes}, so the "
+            "model's outputs would mean other labels"
+        )
     if list(data.input_shape) != list(run.get("input_shape", data.input_shape)):
         raise RunFailed(
             f"--data: these inputs have shape {list(data.input_shape)}, the run's model takes "
@@ -85,13 +90,18 @@ def align_to_run(data: DataBundle, run: dict[str, Any]) -> None:
     data.preprocessing = {**own, **{k: run[k] for k in ("normalize", "target") if k in run}}
 
 
-def _run_preprocessing(run_dir: Path, registry: Registry, reporter: Reporter) -> dict[str, Any]:
-    """What the run saved for predict (export/model.json), or its data rebuilt from recipe.yaml."""
+def _run_preprocessing(
+    run_dir: Path, registry: Registry, reporter: Reporter
+) -> tuple[dict[str, Any], list[str] | None]:
+    """The preprocessing and classes the run saved for predict (export/model.json), or, without
+    an export, those of its data rebuilt from recipe.yaml (the same seed gives the same ones)."""
     card = run_dir / "export" / "model.json"
     if card.is_file():
-        return json.loads(card.read_text())["input"]
+        saved = json.loads(card.read_text())
+        return saved["input"], saved["classes"]
     ctx = _context(load_recipe(run_dir / "recipe.yaml"), Path(), registry, reporter)
-    return ctx.data.preprocessing if ctx.data else {}
+    assert ctx.data is not None
+    return ctx.data.preprocessing, ctx.data.classes
 
 
 def _context(recipe: Any, scratch: Path, registry: Registry, reporter: Reporter) -> RunContext:
@@ -122,7 +132,7 @@ def reevaluate(
         ctx = _context(recipe, Path(scratch), registry, reporter)
         assert ctx.data is not None
         if data_overrides:
-            align_to_run(ctx.data, _run_preprocessing(run_dir, registry, reporter))
+            align_to_run(ctx.data, *_run_preprocessing(run_dir, registry, reporter))
         check_against_data(ctx)
         ModelStage().run(ctx)
     assert ctx.model is not None

@@ -66,13 +66,10 @@ def _gates(summary: dict[str, Any]) -> str:
     gates = summary.get("gates") or []
     if not gates:
         return "<p>No gates.</p>"
-    from easytrain.tracking.gatetable import HEADER, rows
+    from easytrain.tracking.gatetable import table
 
-    return _table(
-        list(HEADER),
-        [list(row) for row in rows(gates)],
-        ["pass" if g["passed"] else "fail" for g in gates],
-    )
+    header, rows = table(gates)
+    return _table(header, rows, ["pass" if g["passed"] else "fail" for g in gates])
 
 
 def _data(summary: dict[str, Any]) -> str:
@@ -120,8 +117,32 @@ def _plots(run_dir: Path) -> str:
     )
 
 
+def _evaluations(run_dir: Path) -> str:
+    """Later re-evaluations (`easytrain evaluate`), newest first."""
+    found = [_read_json(p) for p in sorted((run_dir / "evaluations").glob("*.json"), reverse=True)]
+    rows = [
+        [e.get("evaluated", "?"), split, " ".join(e.get("data_overrides") or []) or "(own data)"]
+        + [", ".join(f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float))]
+        for e in found
+        for split, values in (e.get("metrics") or {}).items()
+    ]
+    if not rows:
+        return ""
+    return "<h2>Re-evaluations</h2>" + _table(["when", "split", "data", "metrics"], rows)
+
+
 def _text(path: Path) -> str:
     return escape(path.read_text()) if path.exists() else "(missing)"
+
+
+def _recipe_name(path: Path) -> str | None:
+    import yaml
+
+    try:
+        name = (yaml.safe_load(path.read_text()) or {}).get("name")
+    except (OSError, yaml.YAMLError, AttributeError):
+        return None
+    return str(name) if name else None
 
 
 def render(run_dir: Path) -> str:
@@ -132,7 +153,8 @@ def render(run_dir: Path) -> str:
     if threshold:
         how = f", best {threshold['optimize']} on val" if threshold.get("optimize") else ""
         threshold_line = f"<p>Decision threshold: {threshold['value']:.4f}{escape(how)}</p>"
-    name = run_dir.resolve().name
+    recipe = _recipe_name(run_dir / "recipe.yaml")
+    name = f"{recipe} · {run_dir.resolve().name}" if recipe else run_dir.resolve().name
     facts = (
         f"status {summary.get('status', 'unknown')} · best epoch {summary.get('best_epoch')} of "
         f"{summary.get('epochs_completed')} · started {env.get('started', '?')} on "
@@ -144,6 +166,7 @@ def render(run_dir: Path) -> str:
         "<h2>Gates</h2>" + _gates(summary),
         "<h2>Data</h2>" + _data(summary),
         _per_class(summary),
+        _evaluations(run_dir),
         "<h2>Plots</h2>" + _plots(run_dir),
         f"<h2>Model</h2><pre>{_text(run_dir / 'model.txt')}</pre>",
         f"<h2>Recipe</h2><pre>{_text(run_dir / 'recipe.yaml')}</pre>",

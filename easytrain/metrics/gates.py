@@ -13,6 +13,7 @@ from typing import Any
 from easytrain.config.evaluate import EvaluateConfig, GateSpec, parse_gate, read_baseline
 from easytrain.errors import RunFailed
 from easytrain.registry import Registry
+from easytrain.tracking.gatetable import bound
 
 _OPS = {">=": operator.ge, ">": operator.gt, "<=": operator.le, "<": operator.lt}
 Metrics = dict[str, dict[str, Any]]  # split → metric → value
@@ -99,6 +100,6 @@ def failure_message(gates: list[dict]) -> str:
         )
         missed = f" (missed by {g['missed_by']:.4g})" if g["missed_by"] is not None else ""
         lines.append(
-            f"{g['split']} {g['metric']} = {value} is not {g['op']} {g['bound']:.6g}{against}{missed}"
+            f"{g['split']} {g['metric']} = {value} is not {g['op']} {bound(g)}{against}{missed}"
         )
     return "quality gate failed: " + "; ".join(lines)

@@ -8,26 +8,35 @@ from typing import Any, TextIO
 HEADER = ("metric", "split", "value", "bound", "baseline", "result")
 
 
-def rows(gates: list[dict[str, Any]]) -> list[tuple[str, ...]]:
-    table = []
-    for g in gates:
-        value = "missing" if g["value"] is None else f"{g['value']:.4f}"
-        baseline = f"{g['baseline']:.4f} (max drop {g['max_drop']:g})" if "baseline" in g else ""
-        result = "pass" if g["passed"] else "FAIL"
-        if not g["passed"] and g.get("missed_by") is not None:
-            result += f" (by {g['missed_by']:.4g})"
-        table.append(
-            (g["metric"], g["split"], value, f"{g['op']} {g['bound']:.6g}", baseline, result)
-        )
-    return table
+def _row(g: dict[str, Any]) -> tuple[str, ...]:
+    value = "missing" if g["value"] is None else f"{g['value']:.4f}"
+    baseline = f"{g['baseline']:.4f} (max drop {g['max_drop']:g})" if "baseline" in g else ""
+    result = "pass" if g["passed"] else "FAIL"
+    if not g["passed"] and g.get("missed_by") is not None:
+        result += f" (by {g['missed_by']:.4g})"
+    return (g["metric"], g["split"], value, f"{g['op']} {bound(g)}", baseline, result)
+
+
+def bound(g: dict[str, Any]) -> str:
+    """As written for an absolute gate; to 4 decimals when computed from a baseline."""
+    return f"{g['bound']:.4f}" if "baseline" in g else f"{g['bound']:.6g}"
+
+
+def table(gates: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows; the baseline column only when a gate compares against a baseline."""
+    keep = [i for i in range(len(HEADER)) if i != 4 or any("baseline" in g for g in gates)]
+    rows = [[row[i] for i in keep] for row in map(_row, gates)]
+    return [HEADER[i] for i in keep], rows
 
 
 def plain(gates: list[dict[str, Any]]) -> str:
-    """Columns padded to their widest cell; the baseline column only when a gate has one."""
-    table = [HEADER, *rows(gates)]
-    keep = [i for i in range(len(HEADER)) if i != 4 or any(r[4] for r in table[1:])]
-    widths = {i: max(len(r[i]) for r in table) for i in keep}
-    return "\n".join("  ".join(r[i].ljust(widths[i]) for i in keep).rstrip() for r in table)
+    """Columns padded to their widest cell."""
+    header, rows = table(gates)
+    cells = [header, *rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells
+    )
 
 
 def show(gates: list[dict[str, Any]], stream: TextIO | None = None) -> None:
@@ -41,14 +50,11 @@ def show(gates: list[dict[str, Any]], stream: TextIO | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="quality gates", title_justify="left")
-    has_baseline = any("baseline" in g for g in gates)
-    for i, name in enumerate(HEADER):
-        if i != 4 or has_baseline:
-            table.add_column(name, justify="right" if name in ("value", "bound") else "left")
-    for g, row in zip(gates, rows(gates), strict=True):
-        cells = [cell for i, cell in enumerate(row) if i != 4 or has_baseline]
+    header, rows = table(gates)
+    rich_table = Table(title="quality gates", title_justify="left")
+    for name in header:
+        rich_table.add_column(name, justify="right" if name in ("value", "bound") else "left")
+    for g, row in zip(gates, rows, strict=True):
         style = "green" if g["passed"] else "bold red"
-        cells[-1] = f"[{style}]{cells[-1]}[/]"
-        table.add_row(*cells)
-    Console(file=stream).print(table)
+        rich_table.add_row(*row[:-1], f"[{style}]{row[-1]}[/]")
+    Console(file=stream).print(rich_table)

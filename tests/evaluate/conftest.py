@@ -39,7 +39,9 @@ def image_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
         tmp_path_factory.mktemp("image") / "run",
         "digits.yaml",
         "train.epochs=1",
+        "~train.scheduler",
         "model.layers=[{conv: {channels: 8}}, flatten, {dense: {units: 32}}]",
+        "evaluate.gates={accuracy: 0.3}",
         "evaluate.metrics=[accuracy, top3_accuracy, f1_macro, roc_auc, log_loss]",
     )
 

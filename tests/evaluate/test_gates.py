@@ -55,10 +55,26 @@ def test_a_gate_may_check_its_own_split() -> None:
 
 def test_the_plain_table_is_aligned() -> None:
     gates = [
-        {"metric": "accuracy", "split": "test", "value": 0.8, "op": ">=", "bound": 0.9,
-         "passed": False, "missed_by": 0.1},
-        {"metric": "log_loss", "split": "val", "value": 0.25, "op": "<=", "bound": 0.3,
-         "baseline": 0.28, "max_drop": 0.02, "passed": True, "missed_by": None},
+        {
+            "metric": "accuracy",
+            "split": "test",
+            "value": 0.8,
+            "op": ">=",
+            "bound": 0.9,
+            "passed": False,
+            "missed_by": 0.1,
+        },
+        {
+            "metric": "log_loss",
+            "split": "val",
+            "value": 0.25,
+            "op": "<=",
+            "bound": 0.3,
+            "baseline": 0.28,
+            "max_drop": 0.02,
+            "passed": True,
+            "missed_by": None,
+        },
     ]
     lines = plain(gates).splitlines()
     assert lines[0].split() == ["metric", "split", "value", "bound", "baseline", "result"]
@@ -69,8 +85,10 @@ def test_the_plain_table_is_aligned() -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        (["evaluate.baseline=nowhere/summary.json", "evaluate.max_drop={accuracy: 0.01}"],
-         ["evaluate.baseline:", "no such file: nowhere/summary.json"]),
+        (
+            ["evaluate.baseline=nowhere/summary.json", "evaluate.max_drop={accuracy: 0.01}"],
+            ["evaluate.baseline:", "no such file: nowhere/summary.json"],
+        ),
         (["evaluate.max_drop={accuracy: 0.01}"], ["set evaluate.baseline too"]),
         (["evaluate.max_drop={acuracy: 0.01}"], ["did you mean 'accuracy'?"]),
         (["evaluate.gates={accuracy: {bound: 0.9, split: train}}"], ["evaluate.gates.accuracy"]),
@@ -87,7 +105,8 @@ def test_bad_gate_settings_are_recipe_errors(overrides: list[str], expected: lis
 def test_a_baseline_without_the_metric_is_refused(tmp_path: Path) -> None:
     _baseline(tmp_path, {"accuracy": 0.9})
     done = cli(
-        "validate", str(RECIPES / "iris.yaml"),
+        "validate",
+        str(RECIPES / "iris.yaml"),
         f"evaluate.baseline={tmp_path}",  # a run folder works as well as its summary.json
         "evaluate.max_drop={f1_macro: 0.01}",
     )
@@ -109,8 +128,13 @@ def test_a_run_worse_than_its_baseline_fails_with_a_table(tmp_path: Path) -> Non
     better.mkdir()
     _baseline(better, {"accuracy": got["accuracy"] + 0.02, "log_loss": got["log_loss"] - 0.005})
     worse = cli(
-        "run", str(RECIPES / "iris.yaml"), "--out", str(tmp_path / "worse"), *iris,
-        f"evaluate.baseline={better}", *relative,
+        "run",
+        str(RECIPES / "iris.yaml"),
+        "--out",
+        str(tmp_path / "worse"),
+        *iris,
+        f"evaluate.baseline={better}",
+        *relative,
     )
     assert worse.returncode == ExitCode.GATE_FAILED, worse.stderr
     lines = worse.stderr.splitlines()
@@ -129,8 +153,13 @@ def test_a_run_worse_than_its_baseline_fails_with_a_table(tmp_path: Path) -> Non
     close.mkdir()
     _baseline(close, {"accuracy": got["accuracy"] + 0.005, "log_loss": got["log_loss"] - 0.005})
     fine = cli(
-        "run", str(RECIPES / "iris.yaml"), "--out", str(tmp_path / "fine"), *iris,
-        f"evaluate.baseline={close / 'summary.json'}", *relative,
+        "run",
+        str(RECIPES / "iris.yaml"),
+        "--out",
+        str(tmp_path / "fine"),
+        *iris,
+        f"evaluate.baseline={close / 'summary.json'}",
+        *relative,
     )
     assert fine.returncode == 0, fine.stderr
     assert all(g["passed"] for g in summary(tmp_path / "fine")["gates"])

@@ -42,7 +42,7 @@ def _ovr(score, y: np.ndarray, proba: np.ndarray) -> float:
 
 MULTICLASS = {
     "accuracy": lambda: np.mean(Y == PRED),
-    "balanced_accuracy": lambda: np.mean([np.mean(PRED[Y == c] == c) for c in range(C)]),
+    "balanced_accuracy": lambda: np.mean([np.mean(PRED[c == Y] == c) for c in range(C)]),
     "top3_accuracy": lambda: np.mean([Y[i] in np.argsort(-PROBA[i])[:3] for i in range(N)]),
     "top5_accuracy": lambda: np.mean([Y[i] in np.argsort(-PROBA[i])[:5] for i in range(N)]),
     "precision_macro": lambda: sk.precision_score(Y, PRED, average="macro"),
@@ -123,8 +123,8 @@ def test_per_class_table_and_confusion_matrix() -> None:
         assert table[name]["precision"] == pytest.approx(report[str(i)]["precision"])
         assert table[name]["recall"] == pytest.approx(report[str(i)]["recall"])
         assert table[name]["f1"] == pytest.approx(report[str(i)]["f1-score"])
-        assert table[name]["support"] == np.sum(Y == i)
+        assert table[name]["support"] == np.sum(i == Y)
     counts = np.asarray(confusion(Y, PRED, classes)["counts"])
     for t in range(C):
         for p in range(C):
-            assert counts[t, p] == np.sum((Y == t) & (PRED == p))
+            assert counts[t, p] == np.sum((t == Y) & (p == PRED))
