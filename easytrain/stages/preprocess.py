@@ -35,7 +35,9 @@ class PreprocessStage:
             feature_names = encoded.feature_names or feature_names
         assert raw.x is not None
         table = encoding.get("table", {})
-        codes = len(table.get("categorical", {})) if table.get("categorical_encoding") == "index" else 0
+        codes = (
+            len(table.get("categorical", {})) if table.get("categorical_encoding") == "index" else 0
+        )
         inputs, info = model_inputs(raw.x, parts, self.config, codes)
         preprocessing: dict = {"input_shape": list(raw.input_shape), "encoding": encoding, **info}
         if raw.task == "regression":

@@ -27,8 +27,6 @@ data:
   channels: 1
   image_size: 16
   split: {{val: 0.15, test: 0.15}}
-preprocess:
-  augment: [{{random_crop: {{padding: 1}}}}, {{rotation: 5}}]
 model:
   type: cnn
   layers:
@@ -38,7 +36,7 @@ model:
     - pool: 2
     - flatten
     - dense: {{units: 64}}
-train: {{epochs: 12, batch_size: 32, optimizer: {{lr: 0.003}}}}
+train: {{epochs: 10, batch_size: 64, optimizer: {{lr: 0.003}}, tensorboard: false}}
 evaluate: {{gates: {{accuracy: 0.95}}}}
 export: {{formats: [pt2]}}
 """
@@ -173,6 +171,7 @@ def test_text_csv_trains_well_above_chance(tmp_path: Path) -> None:
         "data.target=topic",
         "data.min_freq=1",
         "data.max_length=32",
+        "train.epochs=4",
     )
     assert done.exit_code == 0, done.output
     assert summary(tmp_path / "run")["metrics"]["test"]["accuracy"] >= 0.85  # chance: 0.5
@@ -183,7 +182,7 @@ def test_text_csv_trains_well_above_chance(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_mnist_recipe_on_local_files(tmp_path: Path) -> None:
-    root = mnist_files(tmp_path / "data", train=1200, test=300)
+    root = mnist_files(tmp_path / "data", train=800, test=200)
     done = cli(
         "run",
         str(RECIPES / "mnist.yaml"),
@@ -195,7 +194,7 @@ def test_mnist_recipe_on_local_files(tmp_path: Path) -> None:
         "~evaluate.gates",
     )
     assert done.exit_code == 0, done.output
-    assert "train 1080, val 120, test 300" in done.stderr
+    assert "train 720, val 80, test 200" in done.stderr
     assert summary(tmp_path / "run")["metrics"]["test"]["accuracy"] >= 0.85
 
 
