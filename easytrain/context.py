@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from easytrain.config.recipe import Recipe
+from easytrain.engine.world import World
 from easytrain.registry import Registry
 
 if TYPE_CHECKING:
@@ -25,6 +26,7 @@ class RunContext:
     registry: Registry
     reporter: Reporter
     resume: bool = False
+    world: World = World()  # this process among those training together
     data: DataBundle | None = None  # preprocess
     model: nn.Module | None = None  # model
     model_summary: str = ""  # model

@@ -96,18 +96,24 @@ def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str,
 def run_pipeline(
     recipe: Recipe, run_dir: Path, registry: Registry, reporter: Reporter, options: RunOptions
 ) -> dict[str, Any]:
+    from easytrain.engine import distributed
+    from easytrain.deploy.card import save_data_card
     from easytrain.engine.device import resolve_device
     from easytrain.engine.rng import deterministic, seed_everything
+    from easytrain.engine.world import current_world
     from easytrain.runs import environment, write_json
 
-    device = resolve_device(options.device or recipe.device)
+    world = current_world()
+    device = distributed.start(world, resolve_device(options.device or recipe.device))
     seed_everything(recipe.seed)
     deterministic(recipe.train.deterministic)
-    (run_dir / "recipe.yaml").write_text(dump_recipe(recipe))
-    write_json(run_dir / "env.json", environment(str(device)))
-    ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume)
+    ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume, world=world)
+    if world.main:  # with several processes, rank 0 alone writes the run folder
+        (run_dir / "recipe.yaml").write_text(dump_recipe(recipe))
+        write_json(run_dir / "env.json", environment(str(device)) | {"processes": world.size})
     ctx.artifacts |= {"recipe": "recipe.yaml", "env": "env.json"}
-    reporter.info(f"run {recipe.name} → {run_dir} on {device}")
+    processes = f" × {world.size} processes (global batch {recipe.train.batch_size * world.size})" if world.distributed else ""
+    reporter.info(f"run {recipe.name} → {run_dir} on {device}{processes}")
     try:
         for name, stage in build_stages(recipe, registry):
             started = time.perf_counter()
@@ -115,11 +121,18 @@ def run_pipeline(
             ctx.timings[name] = time.perf_counter() - started
             if name == "preprocess":
                 check_against_data(ctx)
+                ctx.artifacts |= save_data_card(ctx.data, run_dir)  # predict and export need it
+            if name == "train" and not world.main:
+                return {}  # evaluate and export run once, on rank 0, on the whole splits
     except EasytrainError as exc:
+        if not world.main:
+            raise
         status = "interrupted" if isinstance(exc, Interrupted) else "failed"
         write_json(run_dir / "summary.json", summary(ctx, status, str(exc)))
         raise
     except Exception as exc:  # an unexpected failure still leaves a summary behind
+        if not world.main:
+            raise
         write_json(run_dir / "summary.json", summary(ctx, "failed", f"{type(exc).__name__}: {exc}"))
         raise
     failed = [g for g in ctx.gates if not g["passed"]]
@@ -135,8 +148,12 @@ def run_pipeline(
 
 def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
     """The folder this run writes to; for --resume, one whose checkpoint this recipe can continue."""
+    from easytrain.engine.world import current_world
     from easytrain.runs import latest_run_dir, new_run_dir
 
+    if not current_world().main:  # the launcher made the folder; rank 0 checks and writes it
+        assert options.out is not None, "a launched worker is always given --out"
+        return options.out
     if not options.resume:
         return new_run_dir(recipe.name, options.out)
     run_dir = options.out or latest_run_dir(recipe.name)

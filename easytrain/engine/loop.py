@@ -1,42 +1,31 @@
 """The training loop. It reads top to bottom: set up, then per epoch shuffle, step, validate,
 log, checkpoint. No host–device sync per step: the loss is summed on the device and read once per
 logging interval. Batches are sliced out of in-memory tensors (no DataLoader, no per-example
-Python), in an order that depends only on (seed, epoch), so a resumed run replays it exactly."""
+Python), in an order that depends only on (seed, epoch), so a resumed run replays it exactly.
+With several processes, each global batch is split between them (DDP averages the gradients),
+so N processes × batch B take the same steps as one process × batch N·B."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass, field
+
 import torch
 
 from easytrain.config.load import monitor_mode
 from easytrain.config.train import TrainConfig
 from easytrain.context import RunContext
 from easytrain.engine import checkpoint, rng
+from easytrain.engine.distributed import all_sum, from_main, shard
 from easytrain.engine.interrupt import StopRequest
 from easytrain.engine.optim import build_optimizer, training_loss
 from easytrain.engine.precision import Precision
 from easytrain.engine.schedule import Schedule
+from easytrain.engine.state import LoopState, Trainables, restore, save
 from easytrain.errors import Interrupted, RunFailed
 from easytrain.metrics.scoring import evaluate_split
 from easytrain.tracking.csvlog import write_metrics_csv
-
-CHECKPOINT_FORMAT = 1
-
-
-@dataclass
-class LoopState:
-    """Where training stands; saved in every checkpoint, restored by --resume."""
-
-    epoch: int = 0  # epochs completed
-    batch: int = 0  # batches done in the current epoch (non-zero only mid-epoch)
-    step: int = 0  # optimizer steps in all
-    loss_sum: float = 0.0  # training loss summed over the current epoch's examples so far
-    history: list[dict[str, float]] = field(default_factory=list)
-    best_value: float | None = None
-    best_epoch: int | None = None
-    bad_epochs: int = 0  # epochs since the monitored value last improved
 
 
 def _improved(value: float, best: float | None, mode: str, min_delta: float) -> bool:
@@ -57,23 +46,36 @@ def _compiled(model: torch.nn.Module, probe: torch.Tensor) -> torch.nn.Module:
     return compiled
 
 
+def _parallel(model: torch.nn.Module, ctx: RunContext) -> torch.nn.Module:
+    if not ctx.world.distributed:
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
+    return DistributedDataParallel(model, device_ids=ids)
+
+
 def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopState:
-    model, data, device, seed = ctx.model, ctx.data, ctx.device, ctx.recipe.seed
+    model, data, device, seed, world = ctx.model, ctx.data, ctx.device, ctx.recipe.seed, ctx.world
     assert model is not None and data is not None, "the preprocess and model stages run first"
     folder = ctx.run_dir / "checkpoints"
     x, y = data.train.x.to(device), data.train.y.to(device)  # the whole split lives on the device
     if config.channels_last and x.ndim == 4:
         model = model.to(memory_format=torch.channels_last)
         x = x.contiguous(memory_format=torch.channels_last)
-    n, batch_size, accumulate = len(y), config.batch_size, config.accumulate
+    n, accumulate = len(y), config.accumulate
+    batch_size = config.batch_size * world.size  # the global batch; each process takes a share
     batches = math.ceil(n / batch_size)
     steps_per_epoch = math.ceil(batches / accumulate)
 
     loss_fn = training_loss(config, data, device)
     optimizer = build_optimizer(model, config.optimizer)
-    schedule = Schedule(config.scheduler, optimizer, steps_per_epoch, config.epochs)
-    precision = Precision(config.precision, device)
-    forward = _compiled(model, x[:batch_size]) if config.compile else model
+    parts = Trainables(model, optimizer, Schedule(config.scheduler, optimizer, steps_per_epoch,
+                                                  config.epochs), Precision(config.precision, device))
+    schedule, precision = parts.schedule, parts.precision
+    forward = _parallel(model, ctx)
+    if config.compile:
+        forward = _compiled(forward, x[: config.batch_size])
     params = list(model.parameters())  # clipping skips those without a gradient (frozen)
     set_epoch = getattr(model, "set_epoch", None)  # e.g. a backbone that unfreezes later
     augment = data.train_transform
@@ -82,32 +84,12 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
     mode = monitor_mode(monitor, stopping.mode if stopping else "auto", ctx.registry)
     if data.val is None and monitor.startswith("val_"):
         monitor, mode = "train_loss", "min"
+    recipe = ctx.recipe.model_dump(mode="json")
 
-    state = LoopState()
+    state, partial_loss = LoopState(), 0.0
     if ctx.resume:
-        saved = checkpoint.load(folder / "last.pt", map_location=device)
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        schedule.load_state_dict(saved["schedule"])
-        precision.load_state_dict(saved["scaler"])
-        rng.restore(saved["rng"])
-        state = LoopState(**saved["state"])
+        state, partial_loss = restore(folder / "last.pt", parts, world, device)
         ctx.reporter.info(f"resuming after epoch {state.epoch}, batch {state.batch} (step {state.step})")
-
-    def save_last() -> None:
-        checkpoint.save(
-            {
-                "format": CHECKPOINT_FORMAT,
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "schedule": schedule.state_dict(),
-                "scaler": precision.state_dict(),
-                "rng": rng.capture(),
-                "state": asdict(state),
-                "recipe": ctx.recipe.model_dump(mode="json"),
-            },
-            folder / "last.pt",
-        )
 
     def check_finite(loss_sum: torch.Tensor, epoch: int) -> float:
         value = float(loss_sum)  # a host sync: only once per logging interval
@@ -120,36 +102,44 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
         return value
 
     tensorboard = None
-    if config.tensorboard:
+    if config.tensorboard and world.main:
         from easytrain.tracking.tensorboard import TensorBoardLog
 
         tensorboard = TensorBoardLog(ctx.run_dir / "tensorboard")
+    # Ctrl-C is caught between steps with one process; with several, the launcher stops them.
+    interrupts = StopRequest() if not world.distributed else contextlib.nullcontext(StopRequest())
     try:
-        with StopRequest() as stop:
+        with interrupts as stop:
             for epoch in range(state.epoch, config.epochs):
                 started = time.perf_counter()
                 model.train()
                 if set_epoch is not None:
                     set_epoch(epoch)
                 order = rng.epoch_order(n, seed, epoch).to(device)
-                loss_sum = torch.tensor(state.loss_sum, device=device)
+                loss_sum = torch.tensor(partial_loss, device=device)
                 lr = optimizer.param_groups[0]["lr"]
-                seen = state.batch * batch_size
+                seen = 0
                 ctx.reporter.start_epoch(epoch + 1, config.epochs, steps_per_epoch,
                                          done=state.batch // accumulate)
                 for batch in range(state.batch, batches):
-                    index = order[batch * batch_size : (batch + 1) * batch_size]
+                    whole = order[batch * batch_size : (batch + 1) * batch_size]
+                    index = shard(whole, world)
                     group = batch // accumulate  # gradients of a group are summed, then one step
                     group_end = min((group + 1) * accumulate, batches)
                     group_examples = min(group_end * batch_size, n) - group * accumulate * batch_size
+                    last = batch + 1 == group_end
                     inputs = x[index] if augment is None else augment(x[index])
-                    with precision.autocast():
-                        loss = loss_fn(forward(inputs), y[index])
-                    # weighting by share of the group makes 4 × 16 the same step as 1 × 64
-                    precision.backward(loss * (len(index) / group_examples))
+                    # between the steps of a group, DDP need not average gradients yet
+                    quiet = world.distributed and not last
+                    with forward.no_sync() if quiet else contextlib.nullcontext():
+                        with precision.autocast():
+                            loss = loss_fn(forward(inputs), y[index])
+                        # weighted by its share of the group's examples (DDP averages over
+                        # processes): 4 × 16 or 2 processes × 32 make the same step as 1 × 64
+                        precision.backward(loss * (len(index) * world.size / group_examples))
                     loss_sum += loss.detach().float() * len(index)
                     seen += len(index)
-                    if batch + 1 < group_end:
+                    if not last:
                         continue
                     lr = optimizer.param_groups[0]["lr"]  # the rate this step used, for the log
                     precision.step(optimizer, params, config.grad_clip_norm, config.grad_clip_value)
@@ -158,38 +148,42 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                     state.step += 1
                     ctx.reporter.advance()
                     if state.step % config.log_every_steps == 0:
-                        ctx.reporter.status(f"loss {check_finite(loss_sum, epoch) / seen:.4f}")
+                        ctx.reporter.status(f"loss {check_finite(loss_sum, epoch) / max(seen, 1):.4f}")
                     every = config.checkpoint_every_steps
                     if (every and state.step % every == 0) or stop.requested:
-                        state.batch, state.loss_sum = batch + 1, check_finite(loss_sum, epoch)
-                        save_last()
+                        state.batch = batch + 1
+                        save(folder / "last.pt", parts, state, check_finite(loss_sum, epoch), world, recipe)
                     if stop.requested:  # Ctrl-C: the step is finished and saved; leave
                         raise Interrupted(
                             f"interrupted in epoch {epoch + 1} at batch {batch + 1}/{batches}; "
                             f"continue with: easytrain run … --resume --out {ctx.run_dir}"
                         )
 
-                row: dict[str, float] = {"epoch": epoch + 1, "train_loss": check_finite(loss_sum, epoch) / n}
-                if data.val is not None:
+                total = all_sum(loss_sum, world)  # every process's share of the epoch
+                row: dict[str, float] = {"epoch": epoch + 1, "train_loss": check_finite(total, epoch) / n}
+                if data.val is not None and world.main:
                     scores = evaluate_split(model, data.val.x, data.val.y, task=data.task,
                                             loss_fn=loss_fn, names=metric_names, registry=ctx.registry,
                                             batch_size=max(batch_size, 256), device=device)
                     row |= {f"val_{name}": value for name, value in scores.items()}
                 row["lr"] = lr
                 row["seconds"] = round(time.perf_counter() - started, 4)
+                row = from_main(row, world)  # one set of numbers decides for every process
                 value = row.get(monitor, math.nan)
                 schedule.after_epoch(value, mode)
 
-                state.epoch, state.batch, state.loss_sum = epoch + 1, 0, 0.0
+                state.epoch, state.batch, partial_loss = epoch + 1, 0, 0.0
                 state.history.append(row)
                 if _improved(value, state.best_value, mode, stopping.min_delta if stopping else 0.0):
                     state.best_value, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
-                    checkpoint.save({"model": model.state_dict(), "epoch": epoch + 1,
-                                     "monitor": monitor, "value": value}, folder / "best.pt")
+                    if world.main:
+                        checkpoint.save({"model": model.state_dict(), "epoch": epoch + 1,
+                                         "monitor": monitor, "value": value}, folder / "best.pt")
                 else:
                     state.bad_epochs += 1
-                save_last()
-                write_metrics_csv(ctx.run_dir / "metrics.csv", state.history)
+                save(folder / "last.pt", parts, state, 0.0, world, recipe)
+                if world.main:
+                    write_metrics_csv(ctx.run_dir / "metrics.csv", state.history)
                 if tensorboard is not None:
                     tensorboard.epoch(row)
                 ctx.reporter.end_epoch(row)

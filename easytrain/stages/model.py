@@ -84,6 +84,7 @@ class ModelStage:
         ctx.model = model.to(ctx.device)
         ctx.model_summary = summarize(ctx.model, spec, ctx.data.train.x.dtype)
         # the layers as PyTorch prints them, after the table: the whole architecture, for the record
-        (ctx.run_dir / "model.txt").write_text(f"{ctx.model_summary}\n\n{model}\n")
+        if ctx.world.main:
+            (ctx.run_dir / "model.txt").write_text(f"{ctx.model_summary}\n\n{model}\n")
         ctx.artifacts["model_summary"] = "model.txt"
         ctx.reporter.info(f"model: {ctx.recipe.model.type}\n{ctx.model_summary}")

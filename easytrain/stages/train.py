@@ -20,6 +20,8 @@ class TrainStage:
         state = fit(ctx, self.config, names)
         ctx.history, ctx.best_epoch = state.history, state.best_epoch
         best = ctx.run_dir / "checkpoints" / "best.pt"
+        if not ctx.world.main:
+            return  # only rank 0 goes on to evaluate and export
         if best.exists():
             ctx.model.load_state_dict(checkpoint.load(best, map_location=ctx.device)["model"])
         ctx.artifacts |= {"last_checkpoint": "checkpoints/last.pt", "metrics_csv": "metrics.csv"}

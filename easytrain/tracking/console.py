@@ -115,5 +115,19 @@ class RichReporter:
             self.progress.stop()
 
 
+class SilentReporter(PlainReporter):
+    """For every process but rank 0: one voice on the console is enough."""
+
+    def info(self, message: str) -> None:
+        pass
+
+    def end_epoch(self, row: dict[str, float]) -> None:
+        pass
+
+
 def make_reporter() -> Reporter:
+    from easytrain.engine.world import current_world
+
+    if not current_world().main:
+        return SilentReporter()
     return RichReporter() if sys.stderr.isatty() else PlainReporter()
