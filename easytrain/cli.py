@@ -6,6 +6,7 @@ Nothing here imports torch at module level: --help, validate, schema and recipes
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Iterator
@@ -88,10 +89,31 @@ def run(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print summary.json to stdout at the end.")
     ] = False,
+    nproc_per_node: Annotated[
+        int | None, typer.Option(help="Train with N processes on this machine (DDP).", min=1)
+    ] = None,
+    nnodes: Annotated[str, typer.Option(help="Machines taking part (torchrun's --nnodes).")] = "1",
+    node_rank: Annotated[int, typer.Option(help="This machine's number, 0 … nnodes-1.")] = 0,
+    rdzv_endpoint: Annotated[
+        str | None, typer.Option(help="HOST:PORT where the machines meet (multi-node).")
+    ] = None,
+    rdzv_id: Annotated[str | None, typer.Option(help="A name shared by the machines of a job.")] = None,
 ) -> None:
     """Run the whole pipeline: preprocess → model → train → evaluate → export."""
     with _exit_codes():
         loaded = _load(recipe, overrides, allow_code)
+        if nproc_per_node and "LOCAL_RANK" not in os.environ and not dry_run:
+            from easytrain.launch import Launch, launch
+            from easytrain.pipeline import RunOptions, open_run_dir
+
+            run_dir = open_run_dir(loaded, RunOptions(out=out, resume=resume))
+            worker = ["run", str(recipe), *(overrides or []), "--out", str(run_dir)]
+            worker += [flag for flag, on in (("--resume", resume), ("--allow-code", allow_code)) if on]
+            worker += ["--device", device] if device else []
+            code = launch(Launch(nproc_per_node, nnodes, node_rank, rdzv_endpoint, rdzv_id), worker)
+            if as_json and (run_dir / "summary.json").exists():
+                print((run_dir / "summary.json").read_text(), end="")
+            raise typer.Exit(code)
         from easytrain.pipeline import RunOptions, open_run_dir, run_pipeline
         from easytrain.plan import plan
         from easytrain.registry import default_registry

@@ -121,9 +121,12 @@ def run_pipeline(
             ctx.timings[name] = time.perf_counter() - started
             if name == "preprocess":
                 check_against_data(ctx)
-                ctx.artifacts |= save_data_card(ctx.data, run_dir)  # predict and export need it
-            if name == "train" and not world.main:
-                return {}  # evaluate and export run once, on rank 0, on the whole splits
+                if world.main:
+                    ctx.artifacts |= save_data_card(ctx.data, run_dir)  # predict and export need it
+            if name == "train" and world.distributed:
+                distributed.stop()  # training is over: no collective from here on
+                if not world.main:
+                    return {}  # evaluate and export run once, on rank 0, on the whole splits
     except EasytrainError as exc:
         if not world.main:
             raise
