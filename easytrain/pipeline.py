@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,8 @@ def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str,
 def run_pipeline(
     recipe: Recipe, run_dir: Path, registry: Registry, reporter: Reporter, options: RunOptions
 ) -> dict[str, Any]:
-    from easytrain.engine import distributed
     from easytrain.deploy.card import save_data_card
+    from easytrain.engine import distributed
     from easytrain.engine.device import resolve_device
     from easytrain.engine.rng import deterministic, seed_everything
     from easytrain.engine.world import current_world
@@ -152,10 +153,14 @@ def run_pipeline(
 def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
     """The folder this run writes to; for --resume, one whose checkpoint this recipe can continue."""
     from easytrain.engine.world import current_world
-    from easytrain.runs import latest_run_dir, new_run_dir
+    from easytrain.runs import RUNS_ROOT, latest_run_dir, new_run_dir
 
-    if not current_world().main:  # the launcher made the folder; rank 0 checks and writes it
-        assert options.out is not None, "a launched worker is always given --out"
+    world = current_world()
+    if world.distributed and options.out is None:  # `torchrun -m easytrain run …`: one shared name
+        job = os.environ.get("TORCHELASTIC_RUN_ID", "job")
+        options = replace(options, out=RUNS_ROOT / recipe.name / f"torchrun-{job}")
+    if not world.main:  # rank 0 checks and writes the folder
+        assert options.out is not None
         return options.out
     if not options.resume:
         return new_run_dir(recipe.name, options.out)
