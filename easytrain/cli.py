@@ -275,3 +275,86 @@ def report(run_dir: RunDirArg) -> None:
 
         path = write_report(run_dir)
         print(f"report → {path}", file=sys.stderr)
+
+
+AllowCodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-code", help="The run's recipe imports Python code (type: package.module:Class)."
+    ),
+]
+
+
+@app.command()
+def export(
+    run_dir: RunDirArg,
+    formats: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--format",
+            help="pt2, onnx, torchscript or state_dict; repeat for several. Default: the recipe's export.formats, or pt2.",
+        ),
+    ] = None,
+    opset: Annotated[int | None, typer.Option(help="onnx: the ONNX opset (default 18).")] = None,
+    allow_code: AllowCodeOpt = False,
+) -> None:
+    """Export a finished run's best checkpoint to RUN_DIR/export/, each format checked on real inputs."""
+    with _exit_codes():
+        from easytrain.deploy.exporting import export_run
+
+        export_run(run_dir, formats or [], opset, allow_code)
+
+
+@app.command()
+def predict(
+    run_dir: RunDirArg,
+    inputs: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="Image files or folders, table files (CSV, TSV, Parquet, JSON Lines) or text files.",
+            show_default=False,
+        ),
+    ] = None,
+    text: Annotated[
+        list[str] | None, typer.Option("--text", help="A text to classify; repeat for several.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write a .csv, .json or .jsonl file; default: JSON lines to stdout."),
+    ] = None,
+    format: Annotated[
+        str | None,
+        typer.Option(
+            "--format",
+            help="Run an export (pt2, onnx, torchscript, state_dict) instead of the checkpoint.",
+        ),
+    ] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Inputs per forward pass.")] = 256,
+    allow_code: AllowCodeOpt = False,
+) -> None:
+    """Predict raw inputs with a finished run, prepared the way the run prepared its data."""
+    with _exit_codes():
+        from easytrain.predict import predict_run
+
+        predict_run(run_dir, inputs or [], text or [], out, format, batch_size, allow_code)
+
+
+@app.command()
+def serve(
+    run_dir: RunDirArg,
+    host: Annotated[str, typer.Option(help="The address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="The port to listen on.")] = 8000,
+    format: Annotated[
+        str | None,
+        typer.Option("--format", help="Serve an export (pt2, onnx …) instead of the checkpoint."),
+    ] = None,
+    max_request_mb: Annotated[
+        float, typer.Option(help="Larger request bodies are refused with 413.")
+    ] = 16.0,
+    allow_code: AllowCodeOpt = False,
+) -> None:
+    """Serve a finished run over HTTP: POST /predict, GET /health, GET /metadata, /docs."""
+    with _exit_codes():
+        from easytrain.serve import serve_run
+
+        serve_run(run_dir, host, port, format, int(max_request_mb * 1_000_000), allow_code)

@@ -86,6 +86,20 @@ class TableEncoder:
                 offset += 1
         return out
 
+    @classmethod
+    def from_json(cls, saved: dict[str, Any]) -> TableEncoder:
+        """The fitted encoder back from to_json's output, to encode new rows (predict)."""
+        return cls(
+            numeric=list(saved["numeric"]),
+            categorical=list(saved["categorical"]),
+            style=saved["categorical_encoding"],
+            fills={column: spec["fill"] for column, spec in saved["numeric"].items()},
+            category_fills={column: spec["fill"] for column, spec in saved["categorical"].items()},
+            categories={
+                column: spec["categories"] for column, spec in saved["categorical"].items()
+            },
+        )
+
     def to_json(self) -> dict[str, Any]:
         return {
             "numeric": {column: {"fill": self.fills[column]} for column in self.numeric},

@@ -44,12 +44,14 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _decode_bmp(path: Path) -> torch.Tensor:
+def _decode_bmp(data: bytes) -> torch.Tensor:
     """torchvision.io has no BMP decoder; Pillow (a torchvision dependency) reads it."""
+    import io
+
     import numpy as np
     from PIL import Image
 
-    with Image.open(path) as image:
+    with Image.open(io.BytesIO(data)) as image:
         image.load()
         array = np.asarray(image.convert("RGB"))
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
@@ -65,10 +67,14 @@ def _to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
 
 def decode_one(path: Path, channels: int, size: tuple[int, int] | None) -> torch.Tensor:
     """One image as uint8 (channels, height, width), resized (antialiased) when size is given."""
-    data = read_file(str(path))
+    return decode_bytes(read_file(str(path)), channels, size)
+
+
+def decode_bytes(data: torch.Tensor, channels: int, size: tuple[int, int] | None) -> torch.Tensor:
+    """decode_one for an encoded image already in memory (uint8 bytes), e.g. sent to a server."""
     head = bytes(data[:16].tolist())
     if head[:2] == b"BM":
-        image = _decode_bmp(path)
+        image = _decode_bmp(data.numpy().tobytes())
     else:
         webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"  # WebP decodes to colour only
         mode = ImageReadMode.GRAY if channels == 1 and not webp else ImageReadMode.RGB
@@ -79,9 +85,14 @@ def decode_one(path: Path, channels: int, size: tuple[int, int] | None) -> torch
     return image.contiguous()
 
 
-def _try(path: Path, channels: int, size: tuple[int, int] | None) -> torch.Tensor | str:
+def try_decode(
+    source: Path | torch.Tensor, channels: int, size: tuple[int, int] | None
+) -> torch.Tensor | str:
+    """The decoded image (a file, or its bytes), or why it cannot be decoded."""
     try:
-        return decode_one(path, channels, size)
+        if isinstance(source, torch.Tensor):
+            return decode_bytes(source, channels, size)
+        return decode_one(source, channels, size)
     except (RuntimeError, OSError, ValueError, SyntaxError) as exc:  # Pillow raises SyntaxError too
         return _reason(exc)
 
@@ -96,18 +107,18 @@ def decode_all(paths: Sequence[Path], channels: int, size: tuple[int, int] | Non
     started = time.perf_counter()
     probe = min(len(paths), 32)
     for i in range(probe):
-        into.put(i, _try(paths[i], channels, size))
+        into.put(i, try_decode(paths[i], channels, size))
     slow = (time.perf_counter() - started) / max(probe, 1) > THREADS_ABOVE_S
     rest = range(probe, len(paths))
     if slow and len(rest) > 1:
         with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as pool:
             for i, result in zip(
-                rest, pool.map(lambda i: _try(paths[i], channels, size), rest), strict=True
+                rest, pool.map(lambda i: try_decode(paths[i], channels, size), rest), strict=True
             ):
                 into.put(i, result)
     else:
         for i in rest:
-            into.put(i, _try(paths[i], channels, size))
+            into.put(i, try_decode(paths[i], channels, size))
     return into.done()
 
 

@@ -120,3 +120,28 @@ def pixel_scale(info: dict[str, Any]) -> tuple[float, list[float], list[float]] 
         return None
     norm = info.get("normalize") or {"mean": [0.0], "std": [1.0]}
     return (1.0 if info["rescale"] else 255.0), norm["mean"], norm["std"]
+
+
+def prepare(x: np.ndarray, info: dict[str, Any]) -> torch.Tensor:
+    """New raw inputs → model inputs with a run's saved statistics (`info` from model_inputs).
+
+    The same operations, in the same order and precision, as model_inputs: predict gives the
+    model what training gave it, bit for bit.
+    """
+    if "rescale" in info:  # 8-bit images, (n, channels, height, width)
+        channels = x.shape[1]
+        norm = info.get("normalize") or {"mean": [0.0] * channels, "std": [1.0] * channels}
+        shift = torch.tensor(norm["mean"], dtype=torch.float32).view(1, -1, 1, 1)
+        spread = torch.tensor(norm["std"], dtype=torch.float32).view(1, -1, 1, 1)
+        scale = 1 / 255 if info["rescale"] else 1.0
+        return (
+            torch.from_numpy(np.ascontiguousarray(x)).float().mul_(scale).sub_(shift).div_(spread)
+        )
+    if info.get("dtype") == "int64":  # token ids
+        return torch.from_numpy(np.ascontiguousarray(x, dtype=np.int64))
+    x = np.array(x, dtype=np.float32)  # a copy: standardized in place
+    norm = info.get("normalize")
+    if norm:
+        x -= np.asarray(norm["mean"], dtype=np.float32)
+        x /= np.asarray(norm["std"], dtype=np.float32)
+    return torch.from_numpy(x)

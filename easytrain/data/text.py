@@ -43,6 +43,12 @@ def to_ids(texts: list[list[str]], vocab: list[str], max_length: int) -> np.ndar
     return ids
 
 
+def encode_texts(texts: list[str], settings: dict) -> np.ndarray:
+    """New texts → token ids with a run's saved settings (the `text` encoding), for predict."""
+    tokens = [tokenize(text, settings["level"], settings["lowercase"]) for text in texts]
+    return to_ids(tokens, settings["vocab"], settings["max_length"])
+
+
 def _texts(frame: pd.DataFrame, config: TextData, where) -> list[list[str]]:
     column = frame[config.text]
     texts = []

@@ -1,0 +1,90 @@
+"""Each export format: how the model is written, and how the written file is loaded to run it.
+
+A loaded export is a callable, tensor in, tensor out, like the model, whatever runs it
+(torch.export, TorchScript, ONNX Runtime).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from easytrain.engine.checkpoint import write_atomic
+
+FILES = {
+    "pt2": "model.pt2",
+    "onnx": "model.onnx",
+    "torchscript": "model.ts",
+    "state_dict": "model.state_dict.pt",
+}
+Runner = Callable[[torch.Tensor], torch.Tensor]
+
+
+def _pt2(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+    batch = torch.export.Dim("batch")
+    program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    write_atomic(path, lambda file: torch.export.save(program, file))
+
+
+def _torchscript(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's deprecation notice; we say so in the docs
+        traced = torch.jit.trace(model, example)
+        write_atomic(path, lambda file: torch.jit.save(traced, file))
+
+
+def _state_dict(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+    write_atomic(path, lambda file: torch.save(model.state_dict(), file))
+
+
+def _onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+    from easytrain.deploy import onnx
+
+    onnx.export(model, example, path, opset)
+
+
+WRITERS = {"pt2": _pt2, "onnx": _onnx, "torchscript": _torchscript, "state_dict": _state_dict}
+
+
+def write(name: str, model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+    """Export `model` (on the CPU, in eval mode) as `name`; example: a batch of two or more."""
+    with torch.no_grad():
+        WRITERS[name](model, example, path, opset)
+
+
+def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner:
+    """The export at path, ready to run; architecture() builds the model a state_dict fills."""
+    if name == "pt2":
+        return torch.export.load(path).module()
+    if name == "torchscript":
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # deprecated, like torch.jit.save
+            return torch.jit.load(str(path))
+    if name == "onnx":
+        from easytrain.deploy.onnx import OnnxRunner
+
+        return OnnxRunner(path)
+    model = architecture()
+    model.load_state_dict(torch.load(path, weights_only=True))
+    return model.eval()
+
+
+def copy_of(model: nn.Module) -> Callable[[], nn.Module]:
+    return lambda: copy.deepcopy(model)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def reason(exc: BaseException) -> str:
+    """One line for the error message: the first line of the exception, or its type."""
+    for line in _ANSI.sub("", str(exc)).splitlines():
+        if line.strip():
+            return line.strip()[:300]
+    return type(exc).__name__

@@ -1,0 +1,153 @@
+"""`easytrain serve`: a real server on a loopback port, real HTTP requests, real answers."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import math
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+import torch
+from pydantic import ValidationError
+
+from easytrain.deploy.loaded import load_run
+from easytrain.deploy.predictor import Predictor
+from easytrain.serve import ImageRequest, TextRequest, model_inputs
+from tests.conftest import ROOT
+from tests.deploy.conftest import Family
+
+LIMIT_MB = 0.02  # 20 kB: a few rows pass, a big batch does not
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(port: int, method: str, path: str, body: Any = None, raw: bytes | None = None):
+    """(status, decoded JSON) of one request."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    data = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+    headers = {"Content-Type": "application/json"} if data is not None else {}
+    connection.request(method, path, body=data, headers=headers)
+    response = connection.getresponse()
+    status, text = response.status, response.read()
+    connection.close()
+    return status, json.loads(text)
+
+
+@pytest.fixture(scope="module")
+def server(table_family: Family) -> Iterator[int]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "easytrain", "serve", str(table_family.run), "--port", str(port)]
+        + ["--max-request-mb", str(LIMIT_MB)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if _request(port, "GET", "/health") == (200, {"status": "ok"}):
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the server did not answer /health"
+            time.sleep(0.2)
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _rows(family: Family, count: int) -> list[dict]:
+    frame = pd.read_csv(family.raw[0]).head(count)
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in frame.to_dict("records")
+    ]
+
+
+def test_predict_health_metadata_and_openapi(server: int, table_family: Family) -> None:
+    rows = _rows(table_family, 8)  # the target column comes along and is ignored
+    status, body = _request(server, "POST", "/predict", {"rows": rows})
+    assert status == 200, body
+    predictor = Predictor(load_run(table_family.run))
+    expected = predictor.answers(predictor.outputs(table_family.test_x[:8]))
+    assert [a["class"] for a in body["predictions"]] == [a["class"] for a in expected]
+    for got, want in zip(body["predictions"], expected, strict=True):
+        assert got["probabilities"] == pytest.approx(want["probabilities"], abs=1e-6)
+    status, card = _request(server, "GET", "/metadata")
+    assert status == 200 and card["classes"] == ["no", "yes"]
+    assert card["threshold"] == table_family.summary["threshold"]["value"]
+    assert card["input"]["encoding"]["table"]["categorical"]["city"]["fill"] == "<missing>"
+    status, openapi = _request(server, "GET", "/openapi.json")
+    assert status == 200 and "/predict" in openapi["paths"]
+    assert "TableRequest" in openapi["components"]["schemas"]
+
+
+def test_bad_requests_get_422_with_the_reason(server: int, table_family: Family) -> None:
+    row = _rows(table_family, 1)[0]
+    cases = [
+        ({"rows": []}, "at least 1 item"),
+        ({"rows": "age=3"}, "valid list"),
+        ({"rows": [row], "extra": 1}, "Extra inputs are not permitted"),
+        ({"rows": [{"age": 40, "income": 1.0}]}, "no column(s) member, city"),
+        ({"rows": [row | {"age": "old"}]}, "rows[0]: column 'age' holds 'old'"),
+    ]
+    for body, words in cases:
+        status, answer = _request(server, "POST", "/predict", body)
+        assert status == 422, (body, answer)
+        assert words in json.dumps(answer), answer
+    status, answer = _request(server, "POST", "/predict", raw=b'{"rows": [')
+    assert status == 422 and answer["detail"][0]["type"] == "json_invalid"
+
+
+def test_oversized_requests_get_413(server: int, table_family: Family) -> None:
+    rows = _rows(table_family, 1) * 400  # about 40 kB
+    status, answer = _request(server, "POST", "/predict", {"rows": rows})
+    assert status == 413 and "over 20000 bytes" in answer["detail"]
+    # without a Content-Length (chunked), the body is counted as it arrives
+    connection = http.client.HTTPConnection("127.0.0.1", server, timeout=30)
+    chunks = iter(
+        [json.dumps({"rows": rows}).encode()[i : i + 4096] for i in range(0, 40_000, 4096)]
+    )
+    connection.request(
+        "POST",
+        "/predict",
+        body=chunks,
+        encode_chunked=True,
+        headers={"Content-Type": "application/json"},
+    )
+    response = connection.getresponse()
+    assert response.status == 413, response.read()
+    connection.close()
+    assert _request(server, "GET", "/health")[0] == 200  # and the server is still up
+
+
+def test_image_and_text_requests_prepare_what_predict_prepares(
+    image_family: Family, text_family: Family
+) -> None:
+    files = image_family.raw[:3]
+    request = ImageRequest(images=[base64.b64encode(f.read_bytes()) for f in files])
+    predictor = Predictor(load_run(image_family.run))
+    assert torch.equal(model_inputs(predictor, request), image_family.test_x[:3])
+    with pytest.raises(ValidationError, match="base64"):
+        ImageRequest(images=["not base64!"])
+    texts = text_family.texts or []
+    predictor = Predictor(load_run(text_family.run))
+    request = TextRequest(texts=texts[:4])
+    assert torch.equal(model_inputs(predictor, request), text_family.test_x[:4])
