@@ -18,7 +18,9 @@ from easytrain.stages import Stage
 from easytrain.tracking.console import Reporter
 
 ORDER = ("preprocess", "model", "train", "evaluate", "export")
-RESUME_SAFE = {"name", "device", "train.epochs", "evaluate", "export"}  # may change on --resume
+# may change on --resume: they cannot alter the steps already taken
+RESUME_SAFE = {"name", "device", "train.epochs", "evaluate", "export", "tune", "data.cache",
+               "data.cache_dir", "data.download"}
 
 
 @dataclass

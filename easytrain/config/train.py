@@ -132,6 +132,8 @@ class TrainConfig(Section):
     """bf16 autocast (CPU and CUDA) or fp16 autocast with a gradient scaler (CUDA)."""
     channels_last: bool = False
     """Channels-last memory format for image models (faster convolutions on recent GPUs)."""
+    strategy: Literal["ddp", "fsdp"] = "ddp"
+    """With several processes: ddp copies the model to each; fsdp shards parameters, gradients and optimizer state across them (FSDP2), for models that do not fit one device."""
     compile: bool = False
     """torch.compile the model (first steps are slower while it compiles)."""
     deterministic: bool = False

@@ -16,7 +16,7 @@ import torch.distributed as dist
 
 from easytrain.engine.world import World, current_world
 
-__all__ = ["World", "current_world", "start", "stop", "shard", "all_sum", "gather", "from_main"]
+__all__ = ["World", "current_world", "from_main", "gather", "parallel", "shard", "start", "stop"]
 
 TIMEOUT = timedelta(seconds=int(os.environ.get("EASYTRAIN_COLLECTIVE_TIMEOUT", "300")))
 
@@ -69,3 +69,63 @@ def from_main(obj: Any, world: World) -> Any:
     box = [obj]
     dist.broadcast_object_list(box, src=0)
     return box[0]
+
+
+def parallel(model: torch.nn.Module, strategy: str, world: World, device: torch.device) -> torch.nn.Module:
+    """DDP around the model, or FSDP2 sharding of it (in place); one process: the model itself."""
+    if not world.distributed:
+        return model
+    if strategy == "fsdp":
+        from torch.distributed.fsdp import fully_shard
+
+        for block in list(model.modules())[1:]:  # shard each block with weights of its own
+            if any(True for _ in block.parameters(recurse=False)):
+                fully_shard(block)
+        fully_shard(model)
+        return model
+    from torch.nn.parallel import DistributedDataParallel
+
+    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+
+def _options(full: bool = True) -> Any:
+    from torch.distributed.checkpoint.state_dict import StateDictOptions
+
+    return StateDictOptions(full_state_dict=full, cpu_offload=full)
+
+
+def model_state(model: torch.nn.Module, strategy: str, world: World) -> dict[str, Any]:
+    """The whole model's weights (sharded ones gathered: every process must call this)."""
+    if world.distributed and strategy == "fsdp":
+        from torch.distributed.checkpoint.state_dict import get_model_state_dict
+
+        return get_model_state_dict(model, options=_options())
+    return model.state_dict()
+
+
+def load_model_state(model: torch.nn.Module, state: dict[str, Any], strategy: str, world: World) -> None:
+    if world.distributed and strategy == "fsdp":
+        from torch.distributed.checkpoint.state_dict import set_model_state_dict
+
+        set_model_state_dict(model, state, options=_options())
+    else:
+        model.load_state_dict(state)
+
+
+def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, strategy: str,
+                    world: World) -> dict[str, Any]:
+    if world.distributed and strategy == "fsdp":
+        from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
+
+        return get_optimizer_state_dict(model, optimizer, options=_options())
+    return optimizer.state_dict()
+
+
+def load_optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                         state: dict[str, Any], strategy: str, world: World) -> None:
+    if world.distributed and strategy == "fsdp":
+        from torch.distributed.checkpoint.state_dict import set_optimizer_state_dict
+
+        set_optimizer_state_dict(model, optimizer, state, options=_options())
+    else:
+        optimizer.load_state_dict(state)

@@ -17,7 +17,7 @@ from easytrain.config.load import monitor_mode
 from easytrain.config.train import TrainConfig
 from easytrain.context import RunContext
 from easytrain.engine import checkpoint, rng
-from easytrain.engine.distributed import all_sum, from_main, shard
+from easytrain.engine.distributed import all_sum, from_main, model_state, parallel, shard
 from easytrain.engine.interrupt import StopRequest
 from easytrain.engine.optim import build_optimizer, training_loss
 from easytrain.engine.precision import Precision
@@ -46,15 +46,6 @@ def _compiled(model: torch.nn.Module, probe: torch.Tensor) -> torch.nn.Module:
     return compiled
 
 
-def _parallel(model: torch.nn.Module, ctx: RunContext) -> torch.nn.Module:
-    if not ctx.world.distributed:
-        return model
-    from torch.nn.parallel import DistributedDataParallel
-
-    ids = [ctx.device.index] if ctx.device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=ids)
-
-
 def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopState:
     model, data, device, seed, world = ctx.model, ctx.data, ctx.device, ctx.recipe.seed, ctx.world
     assert model is not None and data is not None, "the preprocess and model stages run first"
@@ -69,11 +60,13 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
     steps_per_epoch = math.ceil(batches / accumulate)
 
     loss_fn = training_loss(config, data, device)
+    forward = parallel(model, config.strategy, world, device)  # fsdp shards before the optimizer
+    sharded = world.distributed and config.strategy == "fsdp"
     optimizer = build_optimizer(model, config.optimizer)
     parts = Trainables(model, optimizer, Schedule(config.scheduler, optimizer, steps_per_epoch,
-                                                  config.epochs), Precision(config.precision, device))
+                                                  config.epochs), Precision(config.precision, device),
+                       config.strategy)
     schedule, precision = parts.schedule, parts.precision
-    forward = _parallel(model, ctx)
     if config.compile:
         forward = _compiled(forward, x[: config.batch_size])
     params = list(model.parameters())  # clipping skips those without a gradient (frozen)
@@ -130,7 +123,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                     last = batch + 1 == group_end
                     inputs = x[index] if augment is None else augment(x[index])
                     # between the steps of a group, DDP need not average gradients yet
-                    quiet = world.distributed and not last
+                    quiet = world.distributed and not last and not sharded
                     with forward.no_sync() if quiet else contextlib.nullcontext():
                         with precision.autocast():
                             loss = loss_fn(forward(inputs), y[index])
@@ -161,7 +154,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
 
                 total = all_sum(loss_sum, world)  # every process's share of the epoch
                 row: dict[str, float] = {"epoch": epoch + 1, "train_loss": check_finite(total, epoch) / n}
-                if data.val is not None and world.main:
+                if data.val is not None and (world.main or sharded):  # sharded: all take part
                     scores = evaluate_split(model, data.val.x, data.val.y, task=data.task,
                                             loss_fn=loss_fn, names=metric_names, registry=ctx.registry,
                                             batch_size=max(batch_size, 256), device=device)
@@ -176,8 +169,9 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                 state.history.append(row)
                 if _improved(value, state.best_value, mode, stopping.min_delta if stopping else 0.0):
                     state.best_value, state.best_epoch, state.bad_epochs = value, epoch + 1, 0
+                    weights = model_state(model, config.strategy, world)  # fsdp: a collective
                     if world.main:
-                        checkpoint.save({"model": model.state_dict(), "epoch": epoch + 1,
+                        checkpoint.save({"model": weights, "epoch": epoch + 1,
                                          "monitor": monitor, "value": value}, folder / "best.pt")
                 else:
                     state.bad_epochs += 1

@@ -9,7 +9,14 @@ from typing import Any
 import torch
 
 from easytrain.engine import checkpoint, rng
-from easytrain.engine.distributed import World, gather
+from easytrain.engine.distributed import (
+    World,
+    gather,
+    load_model_state,
+    load_optimizer_state,
+    model_state,
+    optimizer_state,
+)
 from easytrain.errors import RecipeError
 
 CHECKPOINT_FORMAT = 2
@@ -36,19 +43,22 @@ class Trainables:
     optimizer: torch.optim.Optimizer
     schedule: Any  # engine.schedule.Schedule
     precision: Any  # engine.precision.Precision
+    strategy: str = "ddp"  # fsdp: weights and optimizer state are gathered from every process
 
 
 def save(path: Path, parts: Trainables, state: LoopState, loss_sum: float, world: World,
          recipe: dict[str, Any]) -> None:
     """Every process hands over its RNG state and partial loss; rank 0 writes the file."""
     ranks = gather({"rng": rng.capture(), "loss_sum": loss_sum}, world)
+    weights = model_state(parts.model, parts.strategy, world)
+    optimizer = optimizer_state(parts.model, parts.optimizer, parts.strategy, world)
     if not world.main:
         return
     checkpoint.save(
         {
             "format": CHECKPOINT_FORMAT,
-            "model": parts.model.state_dict(),
-            "optimizer": parts.optimizer.state_dict(),
+            "model": weights,
+            "optimizer": optimizer,
             "schedule": parts.schedule.state_dict(),
             "scaler": parts.precision.state_dict(),
             "ranks": ranks,  # per process: RNG state, training loss summed so far this epoch
@@ -69,8 +79,8 @@ def restore(path: Path, parts: Trainables, world: World, device: torch.device) -
             f"--resume: {path} was written by {len(ranks)} process(es); resume with "
             f"--nproc-per-node {len(ranks)} (this run has {world.size})"
         )
-    parts.model.load_state_dict(saved["model"])
-    parts.optimizer.load_state_dict(saved["optimizer"])
+    load_model_state(parts.model, saved["model"], parts.strategy, world)
+    load_optimizer_state(parts.model, parts.optimizer, saved["optimizer"], parts.strategy, world)
     parts.schedule.load_state_dict(saved["schedule"])
     parts.precision.load_state_dict(saved["scaler"])
     mine = ranks[world.rank]

@@ -22,6 +22,12 @@ class TrainStage:
         best = ctx.run_dir / "checkpoints" / "best.pt"
         if not ctx.world.main:
             return  # only rank 0 goes on to evaluate and export
+        if ctx.world.distributed and self.config.strategy == "fsdp":
+            from easytrain.stages.model import build_model
+
+            ctx.model = build_model(ctx, pretrained=False)[0].to(ctx.device)  # whole, not sharded
+            last = checkpoint.load(ctx.run_dir / "checkpoints" / "last.pt", map_location=ctx.device)
+            ctx.model.load_state_dict(last["model"])
         if best.exists():
             ctx.model.load_state_dict(checkpoint.load(best, map_location=ctx.device)["model"])
         ctx.artifacts |= {"last_checkpoint": "checkpoints/last.pt", "metrics_csv": "metrics.csv"}

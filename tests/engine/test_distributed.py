@@ -42,10 +42,11 @@ def weights(out: Path) -> dict[str, torch.Tensor]:
     return torch.load(out / "checkpoints" / "last.pt", weights_only=True)["model"]
 
 
-def test_two_processes_of_32_match_one_process_of_64(recipe: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_two_processes_of_32_match_one_process_of_64(recipe: Path, tmp_path: Path, strategy: str) -> None:
     one = easytrain("run", str(recipe), "--out", str(tmp_path / "one"))
     two = easytrain("run", str(recipe), "--out", str(tmp_path / "two"), "--nproc-per-node", "2",
-                    "train.batch_size=32")
+                    "train.batch_size=32", f"train.strategy={strategy}")
     assert one.returncode == 0, one.stderr
     assert two.returncode == 0, two.stderr
     single, double = weights(tmp_path / "one"), weights(tmp_path / "two")
