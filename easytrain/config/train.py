@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    BeforeValidator,
     Field,
     NonNegativeFloat,
     NonNegativeInt,
@@ -36,6 +37,13 @@ def _logged_value(monitor: str, info: ValidationInfo) -> str:
 
 
 Monitor = Annotated[str, AfterValidator(_logged_value)]
+
+
+def _precision_name(value: object) -> object:
+    """`precision: 32` in YAML is a number; fp32/float32 are common spellings of it too."""
+    return {32: "32", "fp32": "32", "float32": "32", "bfloat16": "bf16", "float16": "fp16"}.get(
+        value, value  # type: ignore[arg-type]
+    )
 
 
 class OptimizerConfig(Section):
@@ -128,7 +136,7 @@ class TrainConfig(Section):
     """Clip the gradients' total norm to this value."""
     grad_clip_value: PositiveFloat | None = None
     """Clip each gradient element to ± this value."""
-    precision: Literal["32", "bf16", "fp16"] = "32"
+    precision: Annotated[Literal["32", "bf16", "fp16"], BeforeValidator(_precision_name)] = "32"
     """bf16 autocast (CPU and CUDA) or fp16 autocast with a gradient scaler (CUDA)."""
     channels_last: bool = False
     """Channels-last memory format for image models (faster convolutions on recent GPUs)."""
