@@ -32,6 +32,9 @@ class Source:
 
     names: list[str]
     batch: Callable[[int, int], torch.Tensor]
+    # Rows and texts are prepared this many at a time (pandas costs per call, not per row);
+    # images one model batch at a time, since decoded images take memory.
+    chunk: int = 8192
 
 
 def _exists(path: Path) -> Path:
@@ -78,7 +81,7 @@ def sources(predictor: Predictor, paths: list[Path], texts: list[str]) -> list[S
     if kind == "image":
         files = _image_files(paths)
         names = [str(f) for f in files]
-        found.append(Source(names, lambda a, b: prep.images(files[a:b], names[a:b])))
+        found.append(Source(names, lambda a, b: prep.images(files[a:b], names[a:b]), chunk=0))
     elif kind == "text":
         if texts:
             names = [f"--text {i + 1}" for i in range(len(texts))]
@@ -128,12 +131,15 @@ def predict(predictor: Predictor, found: list[Source], batch_size: int) -> Itera
     total = sum(len(source.names) for source in found)
     with _progress(total) as advance:
         for source in found:
-            for start in range(0, len(source.names), batch_size):
-                stop = min(start + batch_size, len(source.names))
-                answers = predictor.answers(predictor.outputs(source.batch(start, stop)))
-                for name, answer in zip(source.names[start:stop], answers, strict=True):
-                    yield {"input": name, **answer}
-                advance(stop - start)
+            chunk = max(source.chunk, batch_size)
+            for first in range(0, len(source.names), chunk):
+                prepared = source.batch(first, min(first + chunk, len(source.names)))
+                for start in range(0, len(prepared), batch_size):
+                    out = predictor.outputs(prepared[start : start + batch_size])
+                    names = source.names[first + start : first + start + len(out)]
+                    for name, answer in zip(names, predictor.answers(out), strict=True):
+                        yield {"input": name, **answer}
+                    advance(len(out))
 
 
 class _progress:

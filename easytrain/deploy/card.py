@@ -94,14 +94,15 @@ def _steps(kind: str, pre: dict[str, Any]) -> list[str]:
         steps.append(f"decode to {image['channels']} channel(s), uint8")
         height, width = image["size"]
         if image.get("resize", "none") != "none":
-            steps.append(f"resize to {height}×{width} ({image['resize']})")
+            steps.append(f"resize to {height}x{width} ({image['resize']})")
         else:
-            steps.append(f"images must be {height}×{width}")
+            steps.append(f"images must be {height}x{width}")
         if pre.get("rescale"):
             steps.append("divide by 255")
     elif kind == "table":
+        steps.append("numeric columns: booleans as 1/0, empty cells filled with their fill")
         steps.append(
-            "fill empty cells with input.encoding.table fills; categorical columns → "
+            "categorical columns, compared as text (empty: their fill): "
             + (
                 "one-hot over the listed categories, unknown last"
                 if encoding["table"]["categorical_encoding"] == "onehot"

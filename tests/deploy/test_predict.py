@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -136,3 +137,22 @@ def test_an_export_that_is_not_there_says_how_to_make_it(
     )
     assert done.returncode == ExitCode.BAD_RECIPE
     assert f"easytrain export {regression_family.run} --format torchscript" in done.stderr
+
+
+def test_a_run_without_a_data_card_rebuilds_it_from_its_data(
+    table_family: Family, tmp_path: Path
+) -> None:
+    import shutil
+
+    run = tmp_path / "old-run"  # as runs were before preprocessing.json existed
+    shutil.copytree(table_family.run, run)
+    (run / "preprocessing.json").unlink()
+    (run / "sample_inputs.pt").unlink()
+    parquet = tmp_path / "rows.parquet"
+    pd.read_csv(table_family.raw[0]).to_parquet(parquet)
+    done = cli("predict", str(run), str(parquet), "--out", str(tmp_path / "old.json"))
+    assert done.returncode == 0, done.stderr
+    old = json.loads((tmp_path / "old.json").read_text())
+    new = _predict(table_family, tmp_path / "new.json")
+    assert [a["class"] for a in old] == [a["class"] for a in new]
+    assert old[0]["input"] == f"{parquet} row 1"
