@@ -123,3 +123,24 @@ def test_tensorboard_event_files_hold_each_logged_value(tmp_path: Path) -> None:
     logged = [float(row["train_loss"]) for row in rows(out)]
     assert [e.value for e in events.Scalars("train_loss")] == pytest.approx(logged, rel=1e-6)
     assert not math.isnan(logged[-1])
+
+
+def test_channels_last_trains_the_same_network(tmp_path: Path) -> None:
+    digits = str(RECIPES / "digits.yaml")
+    common = ("train.epochs=2", "~export", "model.layers=[{conv: {channels: 8}}, {pool: 2}, flatten]")
+    run(tmp_path / "plain", *common, recipe=digits)
+    run(tmp_path / "last", *common, "train.channels_last=true", recipe=digits)
+    plain, last = model_weights(tmp_path / "plain"), model_weights(tmp_path / "last")
+    for name in plain:
+        torch.testing.assert_close(last[name].contiguous(), plain[name], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager_and_saves_plain_weights(tmp_path: Path) -> None:
+    common = ("train.epochs=2", "~export", "model.dropout=0")
+    run(tmp_path / "eager", *common)
+    run(tmp_path / "compiled", *common, "train.compile=true")
+    eager, compiled = model_weights(tmp_path / "eager"), model_weights(tmp_path / "compiled")
+    assert compiled.keys() == eager.keys()  # no `_orig_mod.` prefix: loads into the plain model
+    for name in eager:
+        torch.testing.assert_close(compiled[name], eager[name], rtol=1e-3, atol=1e-4)
