@@ -88,6 +88,9 @@ def model_inputs(predictor: Predictor, body: _Request):
 
     prep = predictor.prepare
     if isinstance(body, ImageRequest):
+        empty = [i for i, b in enumerate(body.images) if not b]
+        if empty:
+            raise RunFailed(f"images[{empty[0]}]: empty")
         blobs = [torch.frombuffer(bytearray(b), dtype=torch.uint8) for b in body.images]
         return prep.images(blobs, [f"images[{i}]" for i in range(len(blobs))])
     if isinstance(body, TextRequest):

@@ -183,3 +183,22 @@ def test_an_unconvertible_opset_says_which_opset_works(table_family, tmp_path: P
     (failure,) = done.failures
     assert failure.startswith("onnx: cannot convert the model to opset 9")
     assert "set export.opset to" in failure and not (tmp_path / "model.onnx").exists()
+
+
+@pytest.mark.parametrize("command", ["export", "predict", "serve"])
+def test_deploy_commands_answer_help_without_torch(command: str) -> None:
+    import subprocess
+
+    from tests.conftest import ROOT
+    from tests.test_cli import PROBE
+
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=[command, "--help"])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    heavy = [line for line in done.stderr.splitlines() if line.startswith("HEAVY=")]
+    assert heavy == ["HEAVY="], done.stderr
+    assert "Usage" in done.stdout

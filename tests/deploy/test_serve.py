@@ -6,6 +6,7 @@ import base64
 import http.client
 import json
 import math
+import re
 import socket
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from pydantic import ValidationError
 
 from easytrain.deploy.loaded import load_run
 from easytrain.deploy.predictor import Predictor
+from easytrain.errors import EasytrainError
 from easytrain.serve import ImageRequest, TextRequest, model_inputs
 from tests.conftest import ROOT
 from tests.deploy.conftest import Family
@@ -147,6 +149,9 @@ def test_image_and_text_requests_prepare_what_predict_prepares(
     assert torch.equal(model_inputs(predictor, request), image_family.test_x[:3])
     with pytest.raises(ValidationError, match="base64"):
         ImageRequest(images=["not base64!"])
+    for blob, words in ((b"", "images[0]: empty"), (b"GIF89a", "images[0]: cannot read")):
+        with pytest.raises(EasytrainError, match=re.escape(words)):  # the server answers 422
+            model_inputs(predictor, ImageRequest(images=[base64.b64encode(blob)]))
     texts = text_family.texts or []
     predictor = Predictor(load_run(text_family.run))
     request = TextRequest(texts=texts[:4])
