@@ -2,7 +2,8 @@
 
 We compose the YAML into nodes with PyYAML's safe loader and build plain Python values ourselves,
 so that we can (a) record a "file:line:col" for every dotted key, (b) refuse duplicate keys and
-non-standard tags such as ``!!python/object``, and (c) bound alias expansion ("billion laughs").
+non-standard tags such as ``!!python/object``, and (c) bound alias expansion ("billion laughs"),
+nesting and file size, so that no input makes validation slow or large.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from easytrain.errors import Problem, RecipeError
 Path_ = tuple[str | int, ...]
 
 MAX_NODES = 200_000  # values after alias expansion; real recipes have a few hundred
+MAX_DEPTH = 100  # nesting levels; real recipes have under 10. PyYAML's scanner slows down with
+# the square of the depth of `[[[…` (a 10 kB line took seconds) and its composer recurses per level
+MAX_BYTES = 1_000_000  # a recipe file; the shipped ones are 1–2 kB, and PyYAML reads ~2 MB/s
 _STANDARD_TAGS = {
     "tag:yaml.org,2002:" + name
     for name in ("str", "int", "float", "bool", "null", "map", "seq", "timestamp", "merge")
@@ -55,7 +59,7 @@ class _Builder:
                 Problem(
                     f"the recipe expands to more than {MAX_NODES:,} values "
                     "(an alias bomb?); refusing to read it",
-                    where=self.label,
+                    where=self.where(node),
                 )
             )
         self.positions.setdefault(path, self.where(node))
@@ -127,10 +131,39 @@ class _Builder:
         return key_node.value
 
 
+class _TooDeep(Exception):
+    def __init__(self, mark: yaml.Mark):
+        self.mark = mark
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, refusing nesting deeper than MAX_DEPTH where it starts."""
+
+    _depth = 0
+
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
+        if self.flow_level >= MAX_DEPTH:  # before the scanner looks ahead any further
+            raise _TooDeep(self.get_mark())
+        super().fetch_flow_collection_start(TokenClass)
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
 def load_text(text: str, label: str) -> tuple[Any, Positions]:
     """Parse YAML text into plain data and the position of every path in it."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
+    except _TooDeep as exc:
+        where = f"{label}:{exc.mark.line + 1}:{exc.mark.column + 1}"
+        message = f"the recipe is nested too deeply (more than {MAX_DEPTH} levels)"
+        raise RecipeError(Problem(message, where=where)) from None
     except RecursionError:
         raise RecipeError(Problem("the recipe is nested too deeply", where=label)) from None
     except yaml.MarkedYAMLError as exc:
@@ -138,6 +171,13 @@ def load_text(text: str, label: str) -> tuple[Any, Positions]:
         where = f"{label}:{mark.line + 1}:{mark.column + 1}" if mark else label
         reason = " ".join(filter(None, [exc.context, exc.problem]))
         raise RecipeError(Problem(f"YAML syntax error: {reason}", where=where)) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow, e.g. NUL
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - (text.rfind("\n", 0, exc.position) + 1) + 1
+        reason = str(exc).splitlines()[0]
+        raise RecipeError(
+            Problem(f"YAML error: {reason}", where=f"{label}:{line}:{column}")
+        ) from None
     except yaml.YAMLError as exc:
         raise RecipeError(Problem(f"YAML error: {exc}", where=label)) from None
     if node is None:
@@ -155,7 +195,8 @@ def load_text(text: str, label: str) -> tuple[Any, Positions]:
 def read_text(path: Path) -> str:
     """Read a recipe file as UTF-8, pointing at the first byte that is not."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as file:
+            raw = file.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise RecipeError(Problem("no such recipe file", where=str(path))) from None
     except IsADirectoryError:
@@ -164,6 +205,13 @@ def read_text(path: Path) -> str:
         raise RecipeError(
             Problem(f"cannot read the recipe: {exc.strerror}", where=str(path))
         ) from None
+    if len(raw) > MAX_BYTES:
+        raise RecipeError(
+            Problem(
+                f"the file is over {MAX_BYTES:,} bytes; a recipe is a few kB of settings",
+                where=str(path),
+            )
+        )
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
