@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,8 @@ class RunContext:
     reporter: Reporter
     resume: bool = False
     world: World = World()  # this process among those training together
+    # called with each epoch's logged row on rank 0; may raise errors.Pruned (easytrain tune)
+    on_epoch: Callable[[dict[str, float]], None] | None = None
     data: DataBundle | None = None  # preprocess
     model: nn.Module | None = None  # model
     model_summary: str = ""  # model

@@ -59,6 +59,17 @@ class GateFailed(EasytrainError):
         self.gates = gates or []
 
 
+class Pruned(Exception):
+    """A tuning trial's pruner stopped the run after an epoch: a clean stop, not a failure.
+
+    Raised by `RunContext.on_epoch`; `run_pipeline` writes status "pruned" and returns.
+    """
+
+    def __init__(self, epoch: int, message: str = ""):
+        super().__init__(message or f"pruned after epoch {epoch}")
+        self.epoch = epoch
+
+
 class Interrupted(EasytrainError):
     """The user pressed Ctrl-C; a resumable checkpoint was written."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 from easytrain.config.load import dump_recipe
 from easytrain.config.recipe import Recipe
 from easytrain.context import RunContext
-from easytrain.errors import EasytrainError, GateFailed, Interrupted, RecipeError
+from easytrain.errors import EasytrainError, GateFailed, Interrupted, Pruned, RecipeError
 from easytrain.registry import Registry
 from easytrain.stages import Stage
 from easytrain.tracking.console import Reporter
@@ -28,6 +28,7 @@ class RunOptions:
     out: Path | None = None
     resume: bool = False
     device: str | None = None
+    on_epoch: Callable[[dict[str, float]], None] | None = None  # see RunContext.on_epoch
 
 
 def build_stages(recipe: Recipe, registry: Registry) -> Iterator[tuple[str, Stage]]:
@@ -110,7 +111,8 @@ def run_pipeline(
     device = distributed.start(world, resolve_device(options.device or recipe.device))
     seed_everything(recipe.seed)
     deterministic(recipe.train.deterministic)
-    ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume, world=world)
+    ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume, world=world,
+                     on_epoch=options.on_epoch)
     if world.main:  # with several processes, rank 0 alone writes the run folder
         (run_dir / "recipe.yaml").write_text(dump_recipe(recipe))
         write_json(run_dir / "env.json", environment(str(device)) | {"processes": world.size})
@@ -130,6 +132,10 @@ def run_pipeline(
                 distributed.stop()  # training is over: no collective from here on
                 if not world.main:
                     return {}  # evaluate and export run once, on rank 0, on the whole splits
+    except Pruned as exc:  # a tuning trial stopped early: no evaluation, no export, no failure
+        result = summary(ctx, "pruned", str(exc)) | {"epochs_completed": exc.epoch}
+        write_json(run_dir / "summary.json", result)
+        return result
     except EasytrainError as exc:
         if not world.main:
             raise

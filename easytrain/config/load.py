@@ -13,6 +13,7 @@ from easytrain.config.data import held_out_fractions
 from easytrain.config.overrides import apply_overrides
 from easytrain.config.problems import problem_order, to_problems
 from easytrain.config.recipe import Recipe, recipe_model
+from easytrain.config.tune import tune_problems
 from easytrain.config.yamlpos import Path_, Positions, dotted, load_file
 from easytrain.errors import Problem, RecipeError
 from easytrain.metrics import MetricInfo
@@ -27,8 +28,16 @@ def load_recipe(
     registry: Registry | None = None,
 ) -> Recipe:
     """The validated recipe, or a RecipeError listing every problem with its file:line:col."""
-    path = Path(path)
+    data, positions = read_recipe(path, overrides)
     registry = registry or default_registry()
+    return validate_data(data, positions, allow_code=allow_code, registry=registry)
+
+
+def read_recipe(
+    path: str | Path, overrides: list[str] | None = None
+) -> tuple[dict[str, Any], Positions]:
+    """The recipe as plain data with overrides applied, and where each key came from."""
+    path = Path(path)
     data, positions = load_file(path)
     if data is None:
         raise RecipeError(
@@ -45,7 +54,7 @@ def load_recipe(
         )
     apply_overrides(data, positions, overrides or [])
     data.setdefault("name", re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem).strip("-.") or "run")
-    return validate_data(data, positions, allow_code=allow_code, registry=registry)
+    return data, positions
 
 
 def validate_data(
@@ -64,6 +73,12 @@ def validate_data(
         raise RecipeError(sorted(set(problems), key=problem_order)) from None
     if problems:
         raise RecipeError(problems)
+    if recipe.tune is not None:  # every value the search can produce must make a valid recipe
+        from easytrain.config.sampled import check_space
+
+        problems = check_space(data, positions, allow_code=allow_code, registry=registry)
+        if problems:
+            raise RecipeError(sorted(problems, key=problem_order))
     return recipe
 
 
@@ -102,6 +117,7 @@ def check_recipe(data: dict[str, Any]) -> list[tuple[Path_, str]]:
     for key, monitor in monitors:
         if isinstance(monitor, str) and monitor.startswith("val_") and fractions["val"] == 0:
             problems.append((key, f"'{monitor}' needs a validation split, but data.split.val is 0"))
+    problems += tune_problems(data, fractions["val"])
     gate_split = _get(data, "evaluate", "gate_split", default="test")
     if _get(data, "evaluate", "gates") and fractions.get(gate_split) == 0:
         problems.append(

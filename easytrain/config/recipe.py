@@ -21,6 +21,7 @@ from easytrain.config.export import ExportConfig
 from easytrain.config.model import CNNConfig, CustomModelConfig, EmbeddingBagConfig, MLPConfig
 from easytrain.config.preprocess import PreprocessConfig
 from easytrain.config.train import TrainConfig
+from easytrain.config.tune import TuneConfig
 from easytrain.registry import Kind, Registry
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -65,6 +66,8 @@ class Recipe(Section):
     """Metrics and quality gates."""
     export: ExportConfig | None = None
     """Export formats; left out, nothing is exported."""
+    tune: TuneConfig | None = None
+    """Hyper-parameter search for `easytrain tune`; `easytrain run` ignores it."""
 
 
 # section → (registry kind, discriminating key, default implementation)

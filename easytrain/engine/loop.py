@@ -181,6 +181,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                 if tensorboard is not None:
                     tensorboard.epoch(row)
                 ctx.reporter.end_epoch(row)
+                if ctx.on_epoch is not None and world.main:  # easytrain tune: report; may prune
+                    ctx.on_epoch(row)
                 if stopping and state.bad_epochs >= stopping.patience:
                     ctx.reporter.info(
                         f"early stopping: {monitor} has not improved for {stopping.patience} epochs "
