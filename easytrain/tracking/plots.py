@@ -17,6 +17,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from easytrain.metrics.tables import MAX_MATRIX_CLASSES
+
 if TYPE_CHECKING:
     from easytrain.data.bundle import DataBundle
     from easytrain.metrics.scoring import Predictions
@@ -96,7 +98,7 @@ def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: list[str], path: 
         normalize="true",
         include_values=n <= MAX_ANNOTATED_CLASSES,
         values_format=".2f",
-        xticks_rotation="vertical" if n > 6 else "horizontal",
+        xticks_rotation="vertical" if n * max(map(len, classes)) > 40 else "horizontal",
         cmap="Blues",
         ax=ax,
     )
@@ -200,9 +202,10 @@ def write_all(run_dir: Path, data: DataBundle, predicted: dict[str, Predictions]
     test = predicted.get("test")
     if test is not None and data.classes is not None:
         assert test.proba is not None
-        written.append(
-            confusion_matrix(test.y, test.pred, data.classes, folder / "confusion_matrix.png")
-        )
+        if len(data.classes) <= MAX_MATRIX_CLASSES:  # beyond, neither readable nor quick
+            written.append(
+                confusion_matrix(test.y, test.pred, data.classes, folder / "confusion_matrix.png")
+            )
         if len(data.classes) == 2 and len(np.unique(test.y)) == 2:
             written += roc_pr(test.y, test.proba[:, 1], data.classes[1], folder)
         if len(data.input_shape) == 3 and data.test is not None:
