@@ -45,9 +45,9 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
         rows.append(
             f"| `{prefix}{name}` | {_type_name(field.annotation)} | {_default(field)} | {description} |"
         )
-        is_list = get_origin(field.annotation) is list
+        container = _container(field.annotation)
         for sub in _members(field.annotation):
-            rows += _rows(sub, f"{prefix}{name}{'[].' if is_list else '.'}")
+            rows += _rows(sub, f"{prefix}{name}{container}.")
     return rows
 
 
@@ -56,7 +56,7 @@ def render(registry: Registry | None = None) -> str:
     model = recipe_model(registry or default_registry())
     parts = ["| key | type | default | what it does |", "| --- | --- | --- | --- |"]
     parts += [row for row in _rows(Recipe, "") if row.split("`")[1] in ("name", "seed", "device")]
-    for section in ("data", "preprocess", "model", "train", "evaluate", "export"):
+    for section in ("data", "preprocess", "model", "train", "evaluate", "export", "tune"):
         annotation = model.model_fields[section].annotation
         members = [m for m in _members(annotation) if m.__name__ != "CustomModelConfig"]
         for member in members:
@@ -69,6 +69,16 @@ def render(registry: Registry | None = None) -> str:
             ]
             parts += _rows(member, f"{section}.")
     return "\n".join(parts) + "\n"
+
+
+def _container(annotation: Any) -> str:
+    """'[]' for a list of sections, '.<key>' for a mapping of them, '' otherwise."""
+    for member in [annotation, *get_args(annotation)]:
+        if get_origin(member) is list:
+            return "[]"
+        if get_origin(member) is dict:
+            return ".<key>"
+    return ""
 
 
 def _members(annotation: Any) -> list[type[BaseModel]]:

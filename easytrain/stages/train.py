@@ -16,7 +16,7 @@ class TrainStage:
     def run(self, ctx: RunContext) -> None:
         assert ctx.data is not None and ctx.model is not None
         evaluate = ctx.recipe.evaluate
-        names = metric_names(evaluate.metrics, evaluate.gates, ctx.data.task)
+        names = metric_names(evaluate.metrics, evaluate.needed_metrics(), ctx.data.task)
         state = fit(ctx, self.config, names)
         ctx.history, ctx.best_epoch = state.history, state.best_epoch
         best = ctx.run_dir / "checkpoints" / "best.pt"
