@@ -35,7 +35,9 @@ def start(world: World, device: torch.device) -> torch.device:
 
 
 def stop() -> None:
+    """Leave the process group together: nothing may still be in flight when one process exits."""
     if dist.is_initialized():
+        dist.barrier()
         dist.destroy_process_group()
 
 
