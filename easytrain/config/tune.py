@@ -118,7 +118,7 @@ class Distribution(Section):
         low, high = self.bounds
         step = self.step or 1
         count = round((high - low) / step) + 1
-        values = [low + i * step for i in range(count)]
+        values = [round(low + i * step, 12) for i in range(count)]  # 0.3, not 0.30000000000000004
         return [round(v) for v in values] if self.kind == "int" else values
 
 

@@ -1,0 +1,82 @@
+"""The tune folder: where a search writes, and how --resume finds it and its study again."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from easytrain.errors import RecipeError
+
+INFO = "tune.json"  # the study's name and storage (password masked)
+
+
+@dataclass(frozen=True)
+class Where:
+    folder: Path
+    url: str  # the study's storage
+    study: str
+    own: bool  # the storage is this folder's study.db: nobody else uses it
+
+
+def own_storage(folder: Path) -> str:
+    return f"sqlite:///{(folder / 'study.db').resolve()}"
+
+
+def new_tune_dir(name: str, out: Path | None) -> Path:
+    """`--out DIR` exactly (empty), or runs/<name>/tune-<time>[-N]."""
+    from easytrain.runs import RUNS_ROOT
+
+    if out is not None:
+        if out.exists() and any(out.iterdir()):
+            raise RecipeError(
+                f"--out {out} already holds files; pick an empty folder, or add --resume"
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        return out
+    parent = RUNS_ROOT / name
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    for attempt in range(1000):
+        folder = parent / (f"tune-{stamp}" if attempt == 0 else f"tune-{stamp}-{attempt}")
+        try:
+            folder.mkdir()  # atomic: two searches started at once get two folders
+            return folder
+        except FileExistsError:
+            continue
+    raise RecipeError(f"cannot create a new tune folder under {parent}")
+
+
+def latest_tune_dir(name: str) -> Path | None:
+    from easytrain.runs import RUNS_ROOT
+
+    found = sorted((RUNS_ROOT / name).glob(f"tune-*/{INFO}"), key=lambda p: p.stat().st_mtime)
+    return found[-1].parent if found else None
+
+
+def locate(
+    name: str, out: Path | None, resume: bool, storage: str | None, study: str | None
+) -> Where:
+    """A new folder (and, by default, a new study in it), or for --resume the one to continue."""
+    if not resume:
+        folder = new_tune_dir(name, out)
+        return Where(folder, storage or own_storage(folder), study or name, storage is None)
+    folder = out or latest_tune_dir(name)
+    if folder is None or not (folder / INFO).exists():
+        raise RecipeError(
+            f"--resume: no tune folder with a {INFO} at {out or f'runs/{name}/tune-*'}"
+        )
+    saved = json.loads((folder / INFO).read_text())
+    url = storage or saved.get("storage") or own_storage(folder)
+    if "***" in url:
+        raise RecipeError(
+            f"--resume: the study is in {url}; pass --storage again with the password"
+        )
+    return Where(folder, url, study or saved["study"], url == own_storage(folder))
+
+
+def save_info(where: Where, masked_url: str, extra: dict[str, Any]) -> None:
+    info = {"study": where.study, "storage": None if where.own else masked_url, **extra}
+    (where.folder / INFO).write_text(json.dumps(info, indent=2) + "\n")
