@@ -90,7 +90,14 @@ class ValSplit(Section):
     """Keep class proportions equal across train and val."""
 
 
-class BuiltinData(Section):
+class Sampled(Section):
+    """What every data source shares: how training batches are drawn."""
+
+    sampler: Literal["shuffle", "balanced"] = "shuffle"
+    """shuffle: every example once per epoch; balanced: drawn with replacement so that every class is equally likely (imbalanced classification)."""
+
+
+class BuiltinData(Sampled):
     """A small real data set that ships with scikit-learn; works offline."""
 
     source: Literal["builtin"] = "builtin"
@@ -101,7 +108,7 @@ class BuiltinData(Section):
     """Seeded train / val / test split."""
 
 
-class TableData(Section):
+class TableData(Sampled):
     """A table with one example per row: CSV, TSV, Parquet or JSON Lines."""
 
     source: Literal["table"] = "table"
@@ -134,7 +141,7 @@ class TableData(Section):
         return self
 
 
-class TextData(Section):
+class TextData(Sampled):
     """Text to classify or score: one example per row of a CSV, Parquet or JSON Lines file."""
 
     source: Literal["text"] = "text"
@@ -167,7 +174,7 @@ def _image_size(value: Any) -> Any:
     return value
 
 
-class ImageFolderData(Section):
+class ImageFolderData(Sampled):
     """Images in a folder with one sub-folder per class: data/train/cat/001.jpg …"""
 
     source: Literal["image_folder"] = "image_folder"
@@ -194,7 +201,7 @@ class ImageFolderData(Section):
     """Seeded split of path into train / val / test; a share given as a folder is not carved."""
 
 
-class TorchvisionData(Section):
+class TorchvisionData(Sampled):
     """A torchvision data set by name; the official test split is kept for test."""
 
     source: Literal["torchvision"] = "torchvision"

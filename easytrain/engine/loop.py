@@ -72,6 +72,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
     params = list(model.parameters())  # clipping skips those without a gradient (frozen)
     set_epoch = getattr(model, "set_epoch", None)  # e.g. a backbone that unfreezes later
     augment = data.train_transform
+    balanced = ctx.recipe.data.sampler == "balanced"
+    draw_weights = rng.balanced_weights(data.train.y) if balanced else None
     stopping = config.early_stopping
     monitor = stopping.monitor if stopping else config.monitor
     mode = monitor_mode(monitor, stopping.mode if stopping else "auto", ctx.registry)
@@ -108,7 +110,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                 model.train()
                 if set_epoch is not None:
                     set_epoch(epoch)
-                order = rng.epoch_order(n, seed, epoch).to(device)
+                order = rng.epoch_order(n, seed, epoch, draw_weights).to(device)
                 loss_sum = torch.tensor(partial_loss, device=device)
                 lr = optimizer.param_groups[0]["lr"]
                 seen = 0

@@ -48,7 +48,16 @@ def restore(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state_all(state["cuda"])
 
 
-def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
-    """The shuffle of one epoch depends only on (seed, epoch): resuming mid-epoch needs no state."""
+def epoch_order(n: int, seed: int, epoch: int, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The examples of one epoch, in order; it depends only on (seed, epoch), so resuming
+    mid-epoch needs no state. With weights: n draws with replacement (a balanced sampler)."""
     generator = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
+    if weights is not None:
+        return torch.multinomial(weights, n, replacement=True, generator=generator)
     return torch.randperm(n, generator=generator)
+
+
+def balanced_weights(labels: torch.Tensor) -> torch.Tensor:
+    """Per-example weights that make every class equally likely to be drawn."""
+    counts = torch.bincount(labels.cpu())
+    return (1.0 / counts.clamp(min=1).double())[labels.cpu()]

@@ -144,3 +144,17 @@ def test_compiled_training_matches_eager_and_saves_plain_weights(tmp_path: Path)
     assert compiled.keys() == eager.keys()  # no `_orig_mod.` prefix: loads into the plain model
     for name in eager:
         torch.testing.assert_close(compiled[name], eager[name], rtol=1e-3, atol=1e-4)
+
+
+def test_balanced_sampler_draws_classes_equally(tmp_path: Path) -> None:
+    from easytrain.engine.rng import balanced_weights, epoch_order
+
+    labels = torch.tensor([0] * 900 + [1] * 100)  # 9 : 1
+    drawn = labels[epoch_order(len(labels), seed=0, epoch=0, weights=balanced_weights(labels))]
+    assert 0.4 < drawn.float().mean().item() < 0.6  # about half of each class
+    out = tmp_path / "run"
+    run(out, "data.sampler=balanced", "train.epochs=3", recipe=str(RECIPES / "breast_cancer.yaml"))
+    assert "sampler: balanced" in (out / "recipe.yaml").read_text()
+    regression = cli("run", str(RECIPES / "diabetes.yaml"), "--out", str(tmp_path / "r"), *QUIET,
+                     "data.sampler=balanced")
+    assert regression.returncode == ExitCode.BAD_RECIPE and "data.sampler" in regression.stderr
