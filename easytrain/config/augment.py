@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, Discriminator, Field, NonNegativeInt, PositiveInt, Tag
+from pydantic import Discriminator, Field, NonNegativeInt, PositiveInt, Tag
 
 from easytrain.config.base import Section
+from easytrain.config.items import bare_names, expand, kind_of, short_form
 
 Probability = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -43,44 +44,35 @@ class ColorJitter(Section):
     """Shift hue by an amount drawn from [-h, h] (colour images)."""
 
 
-def _short_form(kind: str, short: dict[str, Any]) -> ConfigDict:
-    """Let the JSON Schema accept what `expand` accepts, e.g. `{rotation: 10}`."""
-
-    def extra(schema: dict[str, Any]) -> None:
-        schema["properties"][kind] = {"anyOf": [schema["properties"][kind], short]}
-
-    return ConfigDict(json_schema_extra=extra)
-
-
 _FLIP_SHORT = {"type": ["number", "null"], "minimum": 0, "maximum": 1}
 
 
 class HFlipItem(Section):
-    model_config = _short_form("hflip", _FLIP_SHORT)
+    model_config = short_form("hflip", _FLIP_SHORT)
     hflip: Flip
     """Mirror left–right: `- hflip` or `{hflip: {p: 0.3}}`."""
 
 
 class VFlipItem(Section):
-    model_config = _short_form("vflip", _FLIP_SHORT)
+    model_config = short_form("vflip", _FLIP_SHORT)
     vflip: Flip
     """Mirror top–bottom: `- vflip`."""
 
 
 class RandomCropItem(Section):
-    model_config = _short_form("random_crop", {"type": "null"})
+    model_config = short_form("random_crop", {"type": "null"})
     random_crop: RandomCrop
     """Pad, then crop at a random place: `{random_crop: {size: 28, padding: 2}}`."""
 
 
 class RotationItem(Section):
-    model_config = _short_form("rotation", {"type": ["number", "null"], "exclusiveMinimum": 0})
+    model_config = short_form("rotation", {"type": ["number", "null"], "exclusiveMinimum": 0})
     rotation: Rotation
     """Rotate by a random angle: `{rotation: {degrees: 10}}` or `{rotation: 10}`."""
 
 
 class ColorJitterItem(Section):
-    model_config = _short_form("color_jitter", {"type": "null"})
+    model_config = short_form("color_jitter", {"type": "null"})
     color_jitter: ColorJitter
     """Random brightness, contrast, saturation and hue: `{color_jitter: {brightness: 0.2}}`."""
 
@@ -89,38 +81,20 @@ AUGMENT_KINDS = ("hflip", "vflip", "random_crop", "rotation", "color_jitter")
 _SHORT_FORMS = {"hflip": "p", "vflip": "p", "rotation": "degrees"}  # {rotation: 10}
 
 
-def _kind(value: Any) -> str | None:
-    if isinstance(value, dict) and len(value) == 1:
-        return str(next(iter(value)))
-    if isinstance(value, Section):  # serializing a validated item
-        return next(iter(type(value).model_fields))
-    return None
-
-
 Augmentation = Annotated[
     Annotated[HFlipItem, Tag("hflip")]
     | Annotated[VFlipItem, Tag("vflip")]
     | Annotated[RandomCropItem, Tag("random_crop")]
     | Annotated[RotationItem, Tag("rotation")]
     | Annotated[ColorJitterItem, Tag("color_jitter")],
-    Discriminator(_kind),
+    Discriminator(kind_of),
 ]
 
 
-def expand(item: Any) -> Any:
+def expand_augmentation(item: Any) -> Any:
     """Accept the short forms: `hflip`, `{hflip: null}`, `{rotation: 10}`."""
-    if isinstance(item, str):
-        return {item: {}}
-    if isinstance(item, dict) and len(item) == 1:
-        ((kind, value),) = item.items()
-        if value is None:
-            return {kind: {}}
-        if kind in _SHORT_FORMS and not isinstance(value, dict):
-            return {kind: {_SHORT_FORMS[kind]: value}}
-    return item
+    return expand(item, _SHORT_FORMS)
 
 
-def bare_names(schema: dict[str, Any]) -> None:
-    """JSON Schema: an item may also be a bare kind name (`- hflip`); every setting has a default."""
-    items = schema["properties"]["augment"]["items"]
-    schema["properties"]["augment"]["items"] = {"anyOf": [items, {"enum": list(AUGMENT_KINDS)}]}
+# JSON Schema: an item may also be a bare kind name (`- hflip`); every setting has a default.
+bare_augment_names = bare_names("augment", AUGMENT_KINDS)

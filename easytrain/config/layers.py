@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import ConfigDict, Discriminator, Field, PositiveInt, Tag
+from pydantic import Discriminator, Field, PositiveInt, Tag
 
 from easytrain.config.base import Section
+from easytrain.config.items import bare_names, expand, kind_of, short_form
 
 Activation = Literal["relu", "gelu", "silu", "tanh", "sigmoid", "leaky_relu", "elu"]
 Padding = Annotated[int, Field(ge=0)] | Literal["same", "valid"]
@@ -82,15 +83,6 @@ class ActivationLayer(Section):
     """relu, gelu, silu, tanh, sigmoid, leaky_relu or elu."""
 
 
-def _short_form(kind: str, short: dict[str, Any]) -> ConfigDict:
-    """Let the JSON Schema accept what `expand_layer` accepts, e.g. `{pool: 2}`."""
-
-    def extra(schema: dict[str, Any]) -> None:
-        schema["properties"][kind] = {"anyOf": [schema["properties"][kind], short]}
-
-    return ConfigDict(json_schema_extra=extra)
-
-
 class ConvItem(Section):
     conv: ConvLayer
     """A 2-D convolution: `conv: {channels: 32, kernel: 3}`."""
@@ -102,7 +94,7 @@ class SeparableConvItem(Section):
 
 
 class DepthwiseConvItem(Section):
-    model_config = _short_form("depthwise_conv", {"type": "null"})
+    model_config = short_form("depthwise_conv", {"type": "null"})
     depthwise_conv: DepthwiseConvLayer
     """One filter per input channel: `depthwise_conv: {kernel: 3}`."""
 
@@ -113,13 +105,13 @@ class ResidualItem(Section):
 
 
 class PoolItem(Section):
-    model_config = _short_form("pool", {"type": ["integer", "null"], "minimum": 1})
+    model_config = short_form("pool", {"type": ["integer", "null"], "minimum": 1})
     pool: PoolLayer
     """Max pooling: `pool: 2`."""
 
 
 class GlobalPoolItem(Section):
-    model_config = _short_form("global_pool", {"enum": ["avg", "max", None]})
+    model_config = short_form("global_pool", {"enum": ["avg", "max", None]})
     global_pool: GlobalPoolLayer
     """Pool each channel to one value: `global_pool: avg`."""
 
@@ -130,7 +122,7 @@ class DenseItem(Section):
 
 
 class DropoutItem(Section):
-    model_config = _short_form(
+    model_config = short_form(
         "dropout", {"type": ["number", "null"], "minimum": 0, "exclusiveMaximum": 1}
     )
     dropout: DropoutLayer
@@ -138,19 +130,19 @@ class DropoutItem(Section):
 
 
 class FlattenItem(Section):
-    model_config = _short_form("flatten", {"type": "null"})
+    model_config = short_form("flatten", {"type": "null"})
     flatten: Empty
     """Flatten to one vector per example: `- flatten`."""
 
 
 class BatchNormItem(Section):
-    model_config = _short_form("batchnorm", {"type": "null"})
+    model_config = short_form("batchnorm", {"type": "null"})
     batchnorm: Empty
     """Batch normalization over channels (images) or features: `- batchnorm`."""
 
 
 class ActivationItem(Section):
-    model_config = _short_form("activation", {"enum": list(get_args(Activation))})
+    model_config = short_form("activation", {"enum": list(get_args(Activation))})
     activation: ActivationLayer
     """An activation on its own: `activation: gelu`."""
 
@@ -173,12 +165,6 @@ BARE_LAYERS = ("flatten", "batchnorm", "pool", "dropout", "global_pool", "depthw
 _SHORT_FORMS = {"pool": "size", "dropout": "p", "activation": "name", "global_pool": "mode"}
 
 
-def _layer_kind(value: Any) -> str | None:
-    if isinstance(value, dict) and len(value) == 1:
-        return str(next(iter(value)))
-    return None
-
-
 Layer = Annotated[
     Annotated[ConvItem, Tag("conv")]
     | Annotated[SeparableConvItem, Tag("separable_conv")]
@@ -191,23 +177,13 @@ Layer = Annotated[
     | Annotated[FlattenItem, Tag("flatten")]
     | Annotated[BatchNormItem, Tag("batchnorm")]
     | Annotated[ActivationItem, Tag("activation")],
-    Discriminator(_layer_kind),
+    Discriminator(kind_of),
 ]
 
 
 def expand_layer(item: Any) -> Any:
     """Accept the short forms people write: `flatten`, `{pool: 2}`, `{dropout: 0.2}`."""
-    if isinstance(item, str):
-        return {item: {}}
-    if isinstance(item, dict) and len(item) == 1:
-        ((kind, value),) = item.items()
-        if value is None:
-            return {kind: {}}
-        if kind in _SHORT_FORMS and not isinstance(value, dict):
-            return {kind: {_SHORT_FORMS[kind]: value}}
-    return item
+    return expand(item, _SHORT_FORMS)
 
 
-def bare_layer_names(schema: dict[str, Any]) -> None:
-    items = schema["properties"]["layers"]["items"]
-    schema["properties"]["layers"]["items"] = {"anyOf": [items, {"enum": list(BARE_LAYERS)}]}
+bare_layer_names = bare_names("layers", BARE_LAYERS)

@@ -6,14 +6,14 @@ from typing import Any, Literal
 
 from pydantic import ConfigDict, Field, PositiveFloat, field_validator, model_validator
 
-from easytrain.config.augment import Augmentation, bare_names, expand
+from easytrain.config.augment import Augmentation, bare_augment_names, expand_augmentation
 from easytrain.config.base import Section
 
 
 class PreprocessConfig(Section):
     """Turns raw examples into model inputs; what it learns is saved for predict."""
 
-    model_config = ConfigDict(json_schema_extra=bare_names)
+    model_config = ConfigDict(json_schema_extra=bare_augment_names)
 
     type: Literal["default"] = "default"
     """The preprocess stage implementation."""
@@ -31,7 +31,7 @@ class PreprocessConfig(Section):
     @field_validator("augment", mode="before")
     @classmethod
     def _short_forms(cls, value: Any) -> Any:
-        return [expand(item) for item in value] if isinstance(value, list) else value
+        return [expand_augmentation(item) for item in value] if isinstance(value, list) else value
 
     @model_validator(mode="after")
     def _mean_with_std(self) -> PreprocessConfig:
