@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +24,9 @@ def _load(fmt: str, path: Path, run: Path):
     if fmt == "pt2":
         return torch.export.load(path).module()
     if fmt == "torchscript":
-        return torch.jit.load(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)  # PyTorch deprecates TorchScript
+            return torch.jit.load(str(path))
     if fmt == "onnx":
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         (first,) = session.get_inputs()
