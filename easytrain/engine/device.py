@@ -8,9 +8,6 @@ from easytrain.errors import RecipeError
 
 
 def resolve_device(name: str) -> torch.device:
-    # Subnormal floats (decaying optimizer moments, tiny gradients) make CPU arithmetic up to
-    # 10× slower; flushing them to zero changes nothing that training can notice.
-    torch.set_flush_denormal(True)
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     device = torch.device(name)

@@ -96,6 +96,9 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
             )
         return value
 
+    # Subnormal floats (decaying optimizer moments, tiny gradients) make CPU arithmetic up to 10×
+    # slower; flushing them changes nothing training notices. It is process-wide, so only here.
+    torch.set_flush_denormal(True)
     tensorboard = None
     if config.tensorboard and world.main:
         from easytrain.tracking.tensorboard import TensorBoardLog
@@ -192,6 +195,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                     )
                     break
     finally:
+        torch.set_flush_denormal(False)
         if tensorboard is not None:
             tensorboard.close()
     return state
