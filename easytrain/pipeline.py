@@ -55,7 +55,7 @@ def check_against_data(ctx: RunContext) -> None:
     loss = recipe.train.loss
     if loss != "auto" and (loss in ("cross_entropy", "bce")) != (task == "classification"):
         problems.append(f"train.loss: '{loss}' does not fit a {task} task")
-    if recipe.data.sampler == "balanced" and task != "classification":
+    if getattr(recipe.data, "sampler", "shuffle") == "balanced" and task != "classification":
         problems.append("data.sampler: balanced draws classes equally; this data is regression")
     if problems:
         raise RecipeError(problems)

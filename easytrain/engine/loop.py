@@ -72,7 +72,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
     params = list(model.parameters())  # clipping skips those without a gradient (frozen)
     set_epoch = getattr(model, "set_epoch", None)  # e.g. a backbone that unfreezes later
     augment = data.train_transform
-    balanced = ctx.recipe.data.sampler == "balanced"
+    balanced = getattr(ctx.recipe.data, "sampler", "shuffle") == "balanced"  # plugins may lack it
     draw_weights = rng.balanced_weights(data.train.y) if balanced else None
     stopping = config.early_stopping
     monitor = stopping.monitor if stopping else config.monitor
