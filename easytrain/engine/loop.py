@@ -134,7 +134,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                             loss = loss_fn(forward(inputs), y[index])
                         # weighted by its share of the group's examples (DDP averages over
                         # processes): 4 × 16 or 2 processes × 32 make the same step as 1 × 64
-                        precision.backward(loss * (len(index) * world.size / group_examples))
+                        share = len(index) * world.size / group_examples
+                        precision.backward(loss if share == 1.0 else loss * share)
                     loss_sum += loss.detach().float() * len(index)
                     seen += len(index)
                     if not last:
