@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -12,11 +14,17 @@ from easytrain.registry import suggest
 
 PARQUET = (".parquet", ".pq")
 JSON_LINES = (".jsonl", ".ndjson")
+# pandas took 2 minutes and 4.4 GB just to read the header of a million-column CSV, and the
+# per-column encoding grows faster than the columns (30,000 took 40 s); so wider files are refused
+# from their first line.
+MAX_COLUMNS = 10_000
+HEADER_BYTES = 4_000_000  # the most of the first line read to count its columns
 
 
 def read_table(path: Path) -> pd.DataFrame:
     """The whole file as a DataFrame; its index is the row's position in the file."""
     suffix = path.suffix.lower()
+    _refuse_wide(path, suffix)
     try:
         if suffix in PARQUET:
             try:
@@ -31,12 +39,56 @@ def read_table(path: Path) -> pd.DataFrame:
             frame = pd.read_json(path, lines=True)
         else:
             frame = pd.read_csv(path, sep="\t" if suffix == ".tsv" else ",")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise RunFailed(
+            f"{_first_bad_line(path)} is not UTF-8 text ({exc.reason}); save it as UTF-8"
+        ) from None
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         raise RunFailed(f"{path}: cannot read it as {_kind(suffix)}: {exc}") from None
     except OSError as exc:
         raise RunFailed(f"{path}: cannot read it: {exc.strerror or exc}") from None
     frame.columns = [str(c) for c in frame.columns]
     return frame.reset_index(drop=True)
+
+
+def _refuse_wide(path: Path, suffix: str) -> None:
+    """A RunFailed for a file with more than MAX_COLUMNS columns, told from its first line."""
+    try:
+        if suffix in PARQUET:
+            import pyarrow.parquet as pq
+
+            columns = len(pq.read_schema(path).names)
+        else:
+            with path.open("rb") as file:
+                line = file.readline(HEADER_BYTES)
+            if len(line) == HEADER_BYTES and not line.endswith(b"\n"):
+                raise RunFailed(
+                    f"{path}: the first line is over {HEADER_BYTES:,} bytes long; easytrain "
+                    f"reads tables of up to {MAX_COLUMNS:,} columns"
+                )
+            text = line.decode("utf-8", errors="replace")
+            if suffix in JSON_LINES:
+                columns = len(json.loads(text)) if text.strip() else 0
+            else:
+                delimiter = "\t" if suffix == ".tsv" else ","
+                columns = len(next(csv.reader([text], delimiter=delimiter), []))
+    except (ImportError, OSError, ValueError, TypeError, csv.Error):
+        return  # pandas, reading the file, says what is wrong with it
+    if columns > MAX_COLUMNS:
+        raise RunFailed(
+            f"{path}: {columns:,} columns; easytrain reads tables of up to {MAX_COLUMNS:,} columns"
+        )
+
+
+def _first_bad_line(path: Path) -> str:
+    """'file:line' of the first line that is not UTF-8 (a character never spans a line break)."""
+    with path.open("rb") as file:
+        for number, line in enumerate(file, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return f"{path}:{number}"
+    return str(path)
 
 
 def _kind(suffix: str) -> str:

@@ -15,6 +15,7 @@ import torch
 from torchvision.io import ImageReadMode, decode_image, read_file
 from torchvision.transforms.v2 import functional as F
 
+from easytrain.data.pngcheck import SIGNATURE, png_problem, too_large
 from easytrain.errors import RecipeError
 
 # torchvision 0.29 marks its image codecs deprecated (TorchCodec is to replace them) and warns on
@@ -24,6 +25,10 @@ warnings.filterwarnings(
 )
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
+# Pillow's default limit (≈ 9459×9459): bigger images are refused before decoding, since a small
+# file can claim a huge image (a 1 MB PNG decoded to 1.2 GB; a 2 kB one that claims 60000×60000
+# asked for 10 GB).
+MAX_PIXELS = 89_478_485
 THREADS_ABOVE_S = 0.001  # decode in threads when one image takes longer than this (big JPEGs)
 _CPP_PREFIX = re.compile(
     r"^.*?\.cpp:\d+,\s*"
@@ -44,14 +49,45 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _decode_bmp(data: bytes) -> torch.Tensor:
-    """torchvision.io has no BMP decoder; Pillow (a torchvision dependency) reads it."""
+def _open(data: bytes | memoryview):  # -> PIL.Image.Image
+    """Pillow's reader of an image's header, refusing (ValueError) one over MAX_PIXELS."""
     import io
 
-    import numpy as np
     from PIL import Image
 
-    with Image.open(io.BytesIO(data)) as image:
+    with warnings.catch_warnings():  # Pillow warns from half its own limit; ours is the check
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(io.BytesIO(data))
+        except Image.DecompressionBombError as exc:
+            raise ValueError(f"over the limit of {MAX_PIXELS:,} pixels: {exc}") from None
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        image.close()
+        raise ValueError(too_large(width, height, MAX_PIXELS))
+    return image
+
+
+def _check(data: torch.Tensor, head: bytes) -> None:
+    """Refuse, before decoding, what would crash torchvision's decoder or exhaust memory."""
+    buffer = memoryview(data.numpy())
+    if head.startswith(SIGNATURE):
+        problem = png_problem(buffer, MAX_PIXELS)
+        if problem:
+            raise ValueError(problem)
+        return
+    try:  # JPEG, WebP …: the size from the header (torchvision allocates it before decoding)
+        image = _open(buffer)
+    except OSError:
+        return  # not an image Pillow knows: torchvision's decoder says what is wrong with it
+    image.close()
+
+
+def _decode_bmp(data: bytes) -> torch.Tensor:
+    """torchvision.io has no BMP decoder; Pillow (a torchvision dependency) reads it."""
+    import numpy as np
+
+    with _open(data) as image:
         image.load()
         array = np.asarray(image.convert("RGB"))
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
@@ -76,6 +112,7 @@ def decode_bytes(data: torch.Tensor, channels: int, size: tuple[int, int] | None
     if head[:2] == b"BM":
         image = _decode_bmp(data.numpy().tobytes())
     else:
+        _check(data, head)
         webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"  # WebP decodes to colour only
         mode = ImageReadMode.GRAY if channels == 1 and not webp else ImageReadMode.RGB
         image = decode_image(data, mode=mode)

@@ -32,19 +32,22 @@ def infer_task(target: pd.Series) -> str:
 
 
 def as_numbers(values: pd.Series, where: Callable[[int], str], what: str) -> pd.Series:
-    """The column as float, or a RunFailed naming the first cell that is not a number."""
+    """The column as float, or a RunFailed naming the first cell that is not a finite number
+    (an inf is standardized into NaN, and its row's predictions and metrics with it)."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype(np.float32)
     if pd.api.types.is_numeric_dtype(values):
-        return values.astype(np.float64)
-    if _is_boolean(values):
+        numbers = values.astype(np.float64)
+    elif _is_boolean(values):
         return values.map({True: 1.0, False: 0.0}).astype(np.float64)
-    numbers = pd.to_numeric(values, errors="coerce")
-    bad = values.notna() & numbers.isna()
+    else:
+        numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
+    bad = (values.notna() & numbers.isna()) | np.isinf(numbers)
     if bad.any():
-        row = bad.idxmax()
-        raise RunFailed(f"{where(row)}: {what} holds {values[row]!r}, which is not a number")
-    return numbers.astype(np.float64)
+        row, value = bad.idxmax(), values[bad.idxmax()]
+        shown = repr(value) if isinstance(value, str) else value
+        raise RunFailed(f"{where(row)}: {what} holds {shown}, which is not a finite number")
+    return numbers
 
 
 def _is_boolean(values: pd.Series) -> bool:
@@ -103,9 +106,9 @@ def target_values(
         return values.to_numpy(np.float32), task, None
     codes, classes = pd.factorize(target.astype("string"), sort=True)
     if len(classes) < 2:
+        values = f"a single value ({classes[0]!r})" if len(classes) else "no values"
         raise RunFailed(
-            f"{path}: the target column '{column}' has a single value "
-            f"({classes[0]!r}); there is nothing to learn"
+            f"{path}: the target column '{column}' has {values}; there is nothing to learn"
         )
     return codes.astype(np.int64), task, [str(c) for c in classes]
 
