@@ -24,6 +24,7 @@ from tests.conftest import cli
 from tests.tune.conftest import study_rows, write_search
 
 TOOLS = ("initdb", "pg_ctl", "createdb")
+pytestmark = pytest.mark.timeout(600)  # room for apt-get on a machine without PostgreSQL
 
 
 def _bin_dir() -> Path | None:
@@ -42,11 +43,16 @@ def _install() -> str:
         return "PostgreSQL is not installed (apt-get install postgresql needs root)"
     env = os.environ | {"DEBIAN_FRONTEND": "noninteractive"}
     install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"]
-    for step in (install, ["apt-get", "update", "-q"], install):
-        done = subprocess.run(step, capture_output=True, text=True, timeout=240, env=env)
+    error = ""
+    for step in (install, ["apt-get", "update", "-q"], install):  # update only if needed
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=150, env=env)
+        except subprocess.TimeoutExpired:
+            return f"PostgreSQL is not installed and `{' '.join(step)}` took over 150 s"
+        error = done.stderr[-300:]
         if done.returncode == 0 and step is install and _bin_dir():
             return ""
-    return f"PostgreSQL is not installed and apt-get could not install it: {done.stderr[-300:]}"
+    return f"PostgreSQL is not installed and apt-get could not install it: {error}"
 
 
 def _free_port() -> int:
