@@ -8,6 +8,7 @@ run's recipe (the same seed gives the same split).
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,97 +64,124 @@ def test_split(run: Path) -> tuple[Any, Any, torch.Tensor, torch.Tensor]:
     return raw, parts["test"], ctx.data.test.x, ctx.data.test.y
 
 
-def _family(
-    name: str, run: Path, raw_files: Callable[[Any, Any, Path], list[Path]] | None = None
+def _shared(
+    factory: pytest.TempPathFactory, name: str, build: Callable[[Path], tuple[Path, list[Path]]]
 ) -> Family:
-    raw, test, x, y = test_split(run)
-    family = Family(name, run, x, y)
-    if raw_files is not None:
-        family.raw = raw_files(raw, test, run.parent)
-    return family
+    """The family `build(folder)` trains, once per test session even across xdist workers.
+
+    Workers share the parent of their temporary folders; a file lock lets the first one train
+    while the others wait, then read what it left (the run and its raw test files).
+    """
+    from filelock import FileLock
+
+    base = factory.getbasetemp()
+    root = base.parent if base.name.startswith("popen-gw") else base
+    folder = root / f"deploy-{name}"
+    record = folder / "family.json"
+    with FileLock(str(root / f"deploy-{name}.lock")):
+        if not record.exists():
+            folder.mkdir(exist_ok=True)
+            run, raw = build(folder)
+            record.write_text(json.dumps({"run": str(run), "raw": [str(p) for p in raw]}))
+    saved = json.loads(record.read_text())
+    run = Path(saved["run"])
+    _, _, x, y = test_split(run)
+    return Family(name, run, x, y, [Path(p) for p in saved["raw"]])
 
 
-def _rows_file(source: Path) -> Callable[[Any, Any, Path], list[Path]]:
+def _test_rows(run: Path, source: Path, out: Path) -> list[Path]:
     """The test rows of a table or text file, written to a CSV of their own (target included)."""
+    raw, test = _raw_test(run)
+    rows = [int(raw.where(int(i)).rsplit(":", 1)[1]) - 2 for i in test]  # "file.csv:LINE"
+    pd.read_csv(source).iloc[rows].to_csv(out, index=False)
+    return [out]
 
-    def write(raw: Any, test: Any, folder: Path) -> list[Path]:
-        rows = [int(raw.where(int(i)).rsplit(":", 1)[1]) - 2 for i in test]  # "file.csv:LINE"
-        path = folder / "test-rows.csv"
-        pd.read_csv(source).iloc[rows].to_csv(path, index=False)
-        return [path]
 
-    return write
+def _raw_test(run: Path) -> tuple[Any, Any]:
+    raw, test, _, _ = test_split(run)
+    return raw, test
 
 
 @pytest.fixture(scope="session")
 def image_family(tmp_path_factory: pytest.TempPathFactory) -> Family:
     """Digit PNGs (16×16, resized to 12×12 by the run) and a small CNN."""
-    root = tmp_path_factory.mktemp("images")
-    folder = digits_folder(root / "digits", size=16, limit=500)
-    recipe = root / "images.yaml"
-    recipe.write_text(
-        f"name: images\ndata: {{source: image_folder, path: {folder}, channels: 1, "
-        "image_size: 12, cache: false, split: {val: 0.2, test: 0.3}}\n"
-        "model: {type: cnn, layers: [{conv: {channels: 8, padding: same}}, {pool: 2}, flatten, "
-        "{dense: {units: 32}}]}\n"
-        "train: {epochs: 3, batch_size: 32, optimizer: {lr: 0.003}}\n"
-    )
-    run = train(root / "run", recipe)
-    return _family("images", run, lambda raw, test, _: [Path(raw.where(int(i))) for i in test])
+
+    def build(root: Path) -> tuple[Path, list[Path]]:
+        folder = digits_folder(root / "digits", size=16, limit=500)
+        recipe = root / "images.yaml"
+        recipe.write_text(
+            f"name: images\ndata: {{source: image_folder, path: {folder}, channels: 1, "
+            "image_size: 12, cache: false, split: {val: 0.2, test: 0.3}}\n"
+            "model: {type: cnn, layers: [{conv: {channels: 8, padding: same}}, {pool: 2}, "
+            "flatten, {dense: {units: 32}}]}\n"
+            "train: {epochs: 3, batch_size: 32, optimizer: {lr: 0.003}}\n"
+        )
+        run = train(root / "run", recipe)
+        raw, test = _raw_test(run)
+        return run, [Path(raw.where(int(i))) for i in test]
+
+    return _shared(tmp_path_factory, "images", build)
 
 
 @pytest.fixture(scope="session")
 def resnet_family(tmp_path_factory: pytest.TempPathFactory) -> Family:
     """resnet18 on scikit-learn's 8×8 digits (numbers, not files), one epoch."""
-    root = tmp_path_factory.mktemp("resnet")
-    run = train(
-        root / "run",
-        Path(__file__).parents[2] / "recipes" / "digits.yaml",
-        "model={type: resnet18}",
-        "train.epochs=1",
-        "train.batch_size=16",  # a dozen steps: enough for the answers to differ between inputs
-        # plain SGD: no optimizer state, so last.pt is 45 MB, not Adam's 134 MB (written twice)
-        "train.optimizer={name: sgd, lr: 0.05, momentum: 0.0}",
-        "~train.early_stopping",
-        "data.split={val: 0.1, test: 0.8}",
-    )
 
-    def write(raw: Any, test: Any, folder: Path) -> list[Path]:
-        path = folder / "test-digits.csv"
+    def build(root: Path) -> tuple[Path, list[Path]]:
+        run = train(
+            root / "run",
+            Path(__file__).parents[2] / "recipes" / "digits.yaml",
+            "model={type: resnet18}",
+            "train.epochs=1",
+            "train.batch_size=16",  # a dozen steps: enough for the answers to differ
+            # plain SGD: no optimizer state, so last.pt is 45 MB, not Adam's 134 MB
+            "train.optimizer={name: sgd, lr: 0.05, momentum: 0.0}",
+            "~train.early_stopping",
+            "data.split={val: 0.1, test: 0.8}",
+        )
+        raw, test = _raw_test(run)
+        path = root / "test-digits.csv"
         pixels = raw.x[test].reshape(len(test), -1)
         pd.DataFrame(pixels, columns=[f"pixel{i}" for i in range(64)]).to_csv(path, index=False)
-        return [path]
+        return run, [path]
 
-    return _family("resnet18", run, write)
+    return _shared(tmp_path_factory, "resnet18", build)
 
 
 @pytest.fixture(scope="session")
 def table_family(tmp_path_factory: pytest.TempPathFactory) -> Family:
     """Numeric, categorical and boolean columns with empty cells; two classes, a tuned threshold."""
-    root = tmp_path_factory.mktemp("table")
-    data = mixed_table(root / "mixed.csv", rows=600)
-    recipe = root / "table.yaml"
-    recipe.write_text(
-        f"name: table\ndata: {{source: table, path: {data}, target: label}}\n"
-        "model: {type: mlp, hidden: [16]}\n"
-        "train: {epochs: 5, batch_size: 32, optimizer: {lr: 0.01}}\n"
-        "evaluate: {threshold: {optimize: f1}}\n"
-    )
-    return _family("table", train(root / "run", recipe), _rows_file(data))
+
+    def build(root: Path) -> tuple[Path, list[Path]]:
+        data = mixed_table(root / "mixed.csv", rows=600)
+        recipe = root / "table.yaml"
+        recipe.write_text(
+            f"name: table\ndata: {{source: table, path: {data}, target: label}}\n"
+            "model: {type: mlp, hidden: [16]}\n"
+            "train: {epochs: 5, batch_size: 32, optimizer: {lr: 0.01}}\n"
+            "evaluate: {threshold: {optimize: f1}}\n"
+        )
+        run = train(root / "run", recipe)
+        return run, _test_rows(run, data, root / "test-rows.csv")
+
+    return _shared(tmp_path_factory, "table", build)
 
 
 @pytest.fixture(scope="session")
 def text_family(tmp_path_factory: pytest.TempPathFactory) -> Family:
-    root = tmp_path_factory.mktemp("text")
-    data = topic_texts(root / "topics.csv", rows=400)
-    recipe = root / "text.yaml"
-    recipe.write_text(
-        f"name: text\ndata: {{source: text, path: {data}, text: text, target: topic, "
-        "max_length: 24, min_freq: 1}\n"
-        "model: {type: embedding_bag, embed_dim: 16, hidden: [16]}\n"
-        "train: {epochs: 4, batch_size: 32, optimizer: {lr: 0.01}}\n"
-    )
-    family = _family("text", train(root / "run", recipe), _rows_file(data))
+    def build(root: Path) -> tuple[Path, list[Path]]:
+        data = topic_texts(root / "topics.csv", rows=400)
+        recipe = root / "text.yaml"
+        recipe.write_text(
+            f"name: text\ndata: {{source: text, path: {data}, text: text, target: topic, "
+            "max_length: 24, min_freq: 1}\n"
+            "model: {type: embedding_bag, embed_dim: 16, hidden: [16]}\n"
+            "train: {epochs: 4, batch_size: 32, optimizer: {lr: 0.01}}\n"
+        )
+        run = train(root / "run", recipe)
+        return run, _test_rows(run, data, root / "test-rows.csv")
+
+    family = _shared(tmp_path_factory, "text", build)
     family.texts = pd.read_csv(family.raw[0])["text"].tolist()
     return family
 
@@ -161,24 +189,24 @@ def text_family(tmp_path_factory: pytest.TempPathFactory) -> Family:
 @pytest.fixture(scope="session")
 def regression_family(tmp_path_factory: pytest.TempPathFactory) -> Family:
     """scikit-learn's diabetes: a regression whose answers must come back in target units."""
-    from sklearn.datasets import load_diabetes
 
-    root = tmp_path_factory.mktemp("regression")
-    run = train(
-        root / "run",
-        Path(__file__).parents[2] / "recipes" / "diabetes.yaml",
-        "train.epochs=3",
-        "export={formats: [onnx, pt2]}",
-    )
+    def build(root: Path) -> tuple[Path, list[Path]]:
+        from sklearn.datasets import load_diabetes
 
-    def write(raw: Any, test: Any, folder: Path) -> list[Path]:
+        run = train(
+            root / "run",
+            Path(__file__).parents[2] / "recipes" / "diabetes.yaml",
+            "train.epochs=3",
+            "export={formats: [onnx, pt2]}",
+        )
+        _, test = _raw_test(run)
         bunch = load_diabetes()
-        path = folder / "test-patients.csv"
+        path = root / "test-patients.csv"
         frame = pd.DataFrame(bunch.data[test], columns=bunch.feature_names)
         frame.assign(target=bunch.target[test]).to_csv(path, index=False)
-        return [path]
+        return run, [path]
 
-    return _family("regression", run, write)
+    return _shared(tmp_path_factory, "regression", build)
 
 
 FAMILIES = ["image_family", "resnet_family", "table_family", "text_family"]
