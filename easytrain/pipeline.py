@@ -104,6 +104,7 @@ def run_pipeline(
 ) -> dict[str, Any]:
     from easytrain.deploy.card import save_data_card
     from easytrain.engine import distributed
+    from easytrain.engine.checkpoint import write_atomic
     from easytrain.engine.device import resolve_device
     from easytrain.engine.rng import deterministic, seed_everything
     from easytrain.engine.world import current_world
@@ -116,7 +117,7 @@ def run_pipeline(
     ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume, world=world,
                      on_epoch=options.on_epoch)
     if world.main:  # with several processes, rank 0 alone writes the run folder
-        (run_dir / "recipe.yaml").write_text(dump_recipe(recipe))
+        write_atomic(run_dir / "recipe.yaml", lambda file: file.write(dump_recipe(recipe).encode()))
         write_json(run_dir / "env.json", environment(str(device)) | {"processes": world.size})
     ctx.artifacts |= {"recipe": "recipe.yaml", "env": "env.json"}
     processes = f" × {world.size} processes (global batch {recipe.train.batch_size * world.size})" if world.distributed else ""
@@ -184,7 +185,7 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
         raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")
     from easytrain.engine import checkpoint
 
-    for stale in (run_dir / "checkpoints").glob(".*.tmp"):  # a write that a kill cut short
+    for stale in run_dir.rglob(".*.tmp"):  # writes that a kill cut short (checkpoints, export …)
         stale.unlink()
     saved = checkpoint.load(last)
     differences = resume_differences(saved.get("recipe", {}), recipe.model_dump(mode="json"))

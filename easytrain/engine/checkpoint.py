@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
-
-import torch
+from typing import TYPE_CHECKING, Any
 
 from easytrain.errors import RunFailed
+
+if TYPE_CHECKING:  # write_atomic serves torch-free commands too (report's plots, JSON files)
+    import torch
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -26,33 +27,59 @@ def _umask() -> int:
     return current
 
 
+class _Recording:
+    """A file that remembers the OSError of a write: torch.save swallows it (a full disk then
+    surfaces as a RuntimeError 'unexpected pos …' from its zip writer)."""
+
+    def __init__(self, file: Any):
+        self.file, self.error = file, None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.file.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.file, name)
+
+
 def write_atomic(path: Path, write: Any) -> None:
     """Call write(file) on a temp file beside path, then move it into place in one step."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files are as readable as any
+    recording = None
     try:
         with os.fdopen(fd, "wb") as file:
-            write(file)
+            recording = _Recording(file)
+            write(recording)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
+        error = exc if isinstance(exc, OSError) else recording and recording.error
+        if error:
             raise RunFailed(
-                f"cannot write {path}: {exc.strerror or exc}; the previous file is untouched"
+                f"cannot write {path}: {error.strerror or error}; "
+                f"the previous {path.name} is untouched"
             ) from exc
         raise
 
 
 def save(state: dict[str, Any], path: Path) -> None:
+    import torch
+
     write_atomic(path, lambda file: torch.save(state, file))
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Load with weights_only=True: a checkpoint from elsewhere cannot run code."""
+    import torch
+
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except FileNotFoundError:

@@ -9,6 +9,7 @@ from easytrain.config.backbones import TorchvisionConfig
 from easytrain.config.model import CustomModelConfig
 from easytrain.context import RunContext
 from easytrain.data.bundle import DataBundle
+from easytrain.engine.checkpoint import write_atomic
 from easytrain.engine.optim import output_count
 from easytrain.errors import RecipeError
 from easytrain.models import ModelSpec
@@ -85,6 +86,7 @@ class ModelStage:
         ctx.model_summary = summarize(ctx.model, spec, ctx.data.train.x.dtype)
         # the layers as PyTorch prints them, after the table: the whole architecture, for the record
         if ctx.world.main:
-            (ctx.run_dir / "model.txt").write_text(f"{ctx.model_summary}\n\n{model}\n")
+            text = f"{ctx.model_summary}\n\n{model}\n"
+            write_atomic(ctx.run_dir / "model.txt", lambda file: file.write(text.encode()))
         ctx.artifacts["model_summary"] = "model.txt"
         ctx.reporter.info(f"model: {ctx.recipe.model.type}\n{ctx.model_summary}")

@@ -17,6 +17,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from easytrain.engine.checkpoint import write_atomic
 from easytrain.metrics.tables import MAX_MATRIX_CLASSES
 
 if TYPE_CHECKING:
@@ -35,8 +36,8 @@ def _figure(width: float, height: float) -> Figure:
 
 
 def _save(figure: Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, format="png")
+    """Atomically, like every file of a run folder: a killed run leaves no half a PNG."""
+    write_atomic(path, lambda file: figure.savefig(file, format="png"))
     return path
 
 
