@@ -25,7 +25,7 @@ def new_run_dir(name: str, out: Path | None) -> Path:
             )
         out.mkdir(parents=True, exist_ok=True)
         return out
-    parent = RUNS_ROOT / name
+    parent = _runs_of(name)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
@@ -38,12 +38,28 @@ def new_run_dir(name: str, out: Path | None) -> Path:
     raise RecipeError(f"cannot create a new run folder under {parent}")
 
 
-def latest_run_dir(name: str) -> Path | None:
+def _runs_of(name: str) -> Path:
+    """runs/<name>, which must not be a symbolic link: a recipe's name (from a shared file) keeps
+    its runs under runs/; only the user's own --out writes elsewhere."""
     parent = RUNS_ROOT / name
+    if parent.is_symlink():
+        raise RecipeError(
+            f"{parent} is a symbolic link (to {os.readlink(parent)}); run folders stay under "
+            f"{RUNS_ROOT}/: remove the link, or pass --out DIR to write elsewhere"
+        )
+    return parent
+
+
+def latest_run_dir(name: str) -> Path | None:
+    parent = _runs_of(name)
     if not parent.is_dir():
         return None
     runs = sorted(
-        (p for p in parent.iterdir() if (p / "checkpoints" / "last.pt").exists()),
+        (
+            p
+            for p in parent.iterdir()
+            if not p.is_symlink() and (p / "checkpoints" / "last.pt").exists()
+        ),
         key=lambda p: p.stat().st_mtime,
     )
     return runs[-1] if runs else None

@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from easytrain.engine import checkpoint
 from easytrain.engine.checkpoint import write_atomic
 
 FILES = {
@@ -61,6 +62,9 @@ def write(name: str, model: nn.Module, example: torch.Tensor, path: Path, opset:
 def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner:
     """The export at path, ready to run; architecture() builds the model a state_dict fills."""
     if name == "pt2":
+        from easytrain.deploy.pt2check import refuse_unsafe
+
+        refuse_unsafe(path)  # torch.export.load unpickles what an archive marks as pickled
         return torch.export.load(path).module()
     if name == "torchscript":
         with warnings.catch_warnings():
@@ -71,7 +75,7 @@ def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner
 
         return OnnxRunner(path)
     model = architecture()
-    model.load_state_dict(torch.load(path, weights_only=True))
+    model.load_state_dict(checkpoint.load(path))  # weights_only, a refusal as a RunFailed
     return model.eval()
 
 

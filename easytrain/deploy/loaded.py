@@ -28,6 +28,7 @@ from easytrain.deploy.card import (
     read_json,
     sample_inputs,
 )
+from easytrain.engine import checkpoint
 from easytrain.errors import RecipeError, RunFailed
 
 
@@ -108,7 +109,7 @@ def load_run(run_dir: Path, allow_code: bool = False) -> LoadedRun:
     if card is None or not sample_file.is_file():
         card, sample = _rebuild(recipe)
     else:
-        sample = torch.load(sample_file, weights_only=True)["x"]
+        sample = checkpoint.load(sample_file)["x"]  # weights_only, a refusal as a RunFailed
     return LoadedRun(run_dir, recipe, card, sample, _threshold(run_dir))
 
 

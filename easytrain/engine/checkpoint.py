@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -27,22 +28,25 @@ def _umask() -> int:
     return current
 
 
-class _Recording:
-    """A file that remembers the OSError of a write: torch.save swallows it (a full disk then
+class _Recording(io.BufferedWriter):
+    """The temp file, remembering the OSError of a write: torch.save swallows it (a full disk then
     surfaces as a RuntimeError 'unexpected pos …' from its zip writer)."""
 
-    def __init__(self, file: Any):
-        self.file, self.error = file, None
+    error: OSError | None = None
 
     def write(self, data: Any) -> int:
         try:
-            return self.file.write(data)
+            return super().write(data)
         except OSError as exc:
             self.error = exc
             raise
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.file, name)
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except OSError as exc:
+            self.error = exc
+            raise
 
 
 def write_atomic(path: Path, write: Any) -> None:
@@ -50,18 +54,17 @@ def write_atomic(path: Path, write: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files are as readable as any
-    recording = None
+    file = None
     try:
-        with os.fdopen(fd, "wb") as file:
-            recording = _Recording(file)
-            write(recording)
+        with _Recording(io.FileIO(fd, "wb")) as file:
+            write(file)
             file.flush()
             os.fsync(file.fileno())
         os.replace(tmp, path)
         _fsync_dir(path.parent)
     except BaseException as exc:
         Path(tmp).unlink(missing_ok=True)
-        error = exc if isinstance(exc, OSError) else recording and recording.error
+        error = exc if isinstance(exc, OSError) else file and file.error
         if error:
             raise RunFailed(
                 f"cannot write {path}: {error.strerror or error}; "
@@ -85,4 +88,16 @@ def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]
     except FileNotFoundError:
         raise RunFailed(f"no checkpoint at {path}") from None
     except Exception as exc:
-        raise RunFailed(f"{path} is not a checkpoint easytrain can load safely: {exc}") from None
+        raise RunFailed(
+            f"{path} is not a checkpoint easytrain can load safely: {_why(exc)}"
+        ) from None
+
+
+def _why(exc: Exception) -> str:
+    """torch's refusal in a line: which Python object a weights_only load would not create."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    if lines and lines[0].startswith("Weights only load failed"):
+        detail = next((line for line in lines[1:] if "GLOBAL" in line or "nsupported" in line), "")
+        detail = detail.removeprefix("Trying to load ")
+        return "it holds Python objects, not only tensors" + (f" ({detail})" if detail else "")
+    return lines[0] if lines else type(exc).__name__

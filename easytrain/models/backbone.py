@@ -49,7 +49,9 @@ def _state_dict(config: TorchvisionConfig) -> dict[str, torch.Tensor] | None:
     if path.suffix in (".pt", ".pth") or path.exists():
         if not path.is_file():
             raise RecipeError(f"model.weights: no such file: {path}")
-        loaded = torch.load(path, map_location="cpu", weights_only=True)
+        from easytrain.engine import checkpoint
+
+        loaded = checkpoint.load(path)  # weights_only; a refusal as a RunFailed, no traceback
         return loaded.get("model", loaded) if isinstance(loaded, dict) else loaded
     choices = torchvision.models.get_model_weights(config.type)
     try:
@@ -61,7 +63,9 @@ def _state_dict(config: TorchvisionConfig) -> dict[str, torch.Tensor] | None:
         ) from None
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
     try:
-        return torch.hub.load_state_dict_from_url(weights.url, progress=False, map_location="cpu")
+        return torch.hub.load_state_dict_from_url(
+            weights.url, progress=False, map_location="cpu", weights_only=True
+        )
     except Exception as exc:  # offline, proxy, disk …
         raise RecipeError(
             f"model.weights: cannot get {config.type} {weights} ({type(exc).__name__}: {exc}). "
