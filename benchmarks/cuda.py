@@ -1,7 +1,7 @@
 """Images/s of resnet18 training at 224×224 on a CUDA GPU, with the engine's speed settings:
 fp32, bf16 autocast, bf16 + channels_last, and + torch.compile.
 
-    python benchmarks/cuda.py [--batch 128] [--steps 50]
+    python -m benchmarks.cuda [--batch 128] [--steps 50]
 
 Uses the same pieces as `easytrain run` (easytrain.engine.precision.Precision, channels_last,
 torch.compile) on torchvision's resnet18 with random inputs, so that only the GPU is measured.

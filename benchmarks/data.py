@@ -1,7 +1,7 @@
 """Data loading: image folders decoded vs cached, and a big table through easytrain vs by hand.
 
-    python benchmarks/data.py                       # 20,000 PNGs, 1,000,000 rows × 20 columns
-    python benchmarks/data.py --images 2000 --rows 100000 --work /tmp/bench
+    python -m benchmarks.data                       # 20,000 PNGs, 1,000,000 rows × 20 columns
+    python -m benchmarks.data --images 2000 --rows 100000 --work /tmp/bench
 
 Each measurement runs in a fresh process (so peak memory is its own) and prints one JSON line;
 the table shows wall seconds and peak resident memory (ru_maxrss). The data is written once

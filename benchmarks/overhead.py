@@ -4,8 +4,8 @@ Same model, same data (in memory), same batch size, same number of optimizer ste
 optimizer. Each contender runs `--repeats` times, interleaved; the table shows the best steps/s
 of each and its ratio to the hand-written loop.
 
-    python benchmarks/overhead.py                 # both workloads
-    python benchmarks/overhead.py --repeats 5 --epochs 3
+    python -m benchmarks.overhead                 # both workloads
+    python -m benchmarks.overhead --repeats 5 --epochs 3
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Predictions per second: PyTorch vs ONNX Runtime, for a table model and an image model.
 
-    python benchmarks/predict.py                   # batch 1 and 256, 2 s per measurement
-    python benchmarks/predict.py --seconds 5 --work /tmp/bench
+    python -m benchmarks.predict                   # batch 1 and 256, 2 s per measurement
+    python -m benchmarks.predict --seconds 5 --work /tmp/bench
 
 Trains one short run of each (`easytrain run`, export: onnx) into --work, then times the model
 alone on its own prepared inputs: the run's checkpoint in PyTorch (eval mode, inference_mode)

@@ -1,7 +1,7 @@
 """Data-parallel scaling: steps/s and samples/s of `easytrain run --nproc-per-node N`.
 
-    python benchmarks/scale.py                  # 1 and 2 CPU processes (gloo)
-    python benchmarks/scale.py --procs 1 2 4 8  # on a GPU machine: one process per GPU (nccl)
+    python -m benchmarks.scale                  # 1 and 2 CPU processes (gloo)
+    python -m benchmarks.scale --procs 1 2 4 8  # on a GPU machine: one process per GPU (nccl)
 
 The batch size is per process, so N processes train N× the examples per step; scaling
 efficiency = samples/s with N processes ÷ (N × samples/s with one). Times are the training
