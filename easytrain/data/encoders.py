@@ -28,11 +28,13 @@ class TableEncoder:
     category_fills: dict[str, str] = field(default_factory=dict)
     categories: dict[str, list[str]] = field(default_factory=dict)
 
-    def fit(self, train: pd.DataFrame) -> TableEncoder:
+    def fit(self, frame: pd.DataFrame, train: np.ndarray) -> TableEncoder:
+        """Fill values and category lists from the rows `train` of `frame`, a column at a time
+        (a copy of the training rows of a big table would cost as much as the table)."""
         for column in self.numeric:
-            self.fills[column] = self._number_fill(train[column])
+            self.fills[column] = self._number_fill(frame[column].iloc[train])
         for column in self.categorical:
-            values = _as_text(train[column])
+            values = _as_text(frame[column].iloc[train])
             self.category_fills[column] = self._category_fill(values)
             filled = values.fillna(self.category_fills[column])
             self.categories[column] = sorted(filled.unique().tolist())
@@ -67,19 +69,26 @@ class TableEncoder:
                 names.append(column)
         return names
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
-        out = np.zeros((len(frame), len(self.feature_names)), dtype=np.float32)
+    def transform(self, frame: pd.DataFrame, rows: np.ndarray | None = None) -> np.ndarray:
+        """The float matrix of `rows` of `frame` (all when None), in that order; written into
+        one array a column at a time, so memory holds the matrix once."""
+
+        def column_of(name: str) -> pd.Series:
+            return frame[name] if rows is None else frame[name].iloc[rows]
+
+        count = len(frame) if rows is None else len(rows)
+        out = np.zeros((count, len(self.feature_names)), dtype=np.float32)
         for i, column in enumerate(self.numeric):
-            out[:, i] = frame[column].fillna(self.fills[column]).to_numpy(np.float32)
+            out[:, i] = column_of(column).fillna(self.fills[column]).to_numpy(np.float32)
         offset = len(self.numeric)
-        rows = np.arange(len(frame))
+        positions = np.arange(count)
         for column in self.categorical:
             known = self.categories[column]
-            values = _as_text(frame[column]).fillna(self.category_fills[column])
+            values = _as_text(column_of(column)).fillna(self.category_fills[column])
             codes = pd.Index(known).get_indexer(values).astype(np.int64)  # -1: never seen
             if self.style == "onehot":
                 codes[codes < 0] = len(known)  # the unknown slot, last
-                out[rows, offset + codes] = 1.0
+                out[positions, offset + codes] = 1.0
                 offset += len(known) + 1
             else:
                 out[:, offset] = codes + 1  # 0 = unknown
@@ -114,5 +123,7 @@ class TableEncoder:
 
 
 def _as_text(values: pd.Series) -> pd.Series:
-    """Categories compared as text: 3 and '3' are one category, so predict's CSV rows match."""
-    return values.astype("string").astype(object).where(values.notna(), None)
+    """Categories compared as text: 3 and '3' are one category, so predict's CSV rows match.
+    A string column (Arrow-backed where pyarrow is installed), not Python objects: a million
+    rows of objects cost more memory than the whole encoded table."""
+    return values.astype("string")

@@ -19,26 +19,28 @@ from easytrain.errors import RecipeError
 CHUNK = 4096  # examples converted at a time: memory holds the uint8 and float copies once
 
 
-def _feature_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-feature (tables) or per-channel (images) mean and std of the training inputs."""
+def _statistics(
+    x: np.ndarray, rows: np.ndarray, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature (tables) or per-channel (images) mean and std of x[rows] * scale.
+
+    Two passes over chunks with float64 sums: exact enough for any size, and never a temporary
+    as big as the data (numpy's std of a 1,000,000-row table copied all of it).
+    """
     axes = (0,) if x.ndim == 2 else (0, *range(2, x.ndim))
-    mean = x.mean(axis=axes, keepdims=True)
-    std = x.std(axis=axes, keepdims=True)
-    return mean[0], np.where(std[0] > 1e-8, std[0], 1.0)  # constant features stay as they are
-
-
-def _channel_statistics(x: np.ndarray, rows: np.ndarray, scale: float) -> tuple[list, list]:
-    """Per-channel mean and std of the training images, in chunks (float64 sums)."""
-    channels = x.shape[1]
-    total, squares, count = np.zeros(channels), np.zeros(channels), 0
+    shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    total, count = np.zeros(shape), 0
     for start in range(0, len(rows), CHUNK):
         chunk = x[rows[start : start + CHUNK]].astype(np.float64) * scale
-        total += chunk.sum(axis=(0, 2, 3))
-        squares += (chunk**2).sum(axis=(0, 2, 3))
-        count += chunk.size // channels
-    mean = total / count
-    std = np.sqrt(np.maximum(squares / count - mean**2, 0.0))
-    return mean.tolist(), np.where(std > 1e-8, std, 1.0).tolist()
+        total += chunk.sum(axis=axes, keepdims=True)
+        count += chunk.size // x.shape[1]
+    mean = total / max(count, 1)
+    squares = np.zeros(shape)
+    for start in range(0, len(rows), CHUNK):
+        chunk = x[rows[start : start + CHUNK]].astype(np.float64) * scale
+        squares += ((chunk - mean) ** 2).sum(axis=axes, keepdims=True)
+    std = np.sqrt(squares / max(count, 1))
+    return mean[0], np.where(std[0] > 1e-8, std[0], 1.0)  # constant ones stay as they are
 
 
 def _images(
@@ -57,7 +59,7 @@ def _images(
                 )
             mean, std = config.mean, config.std
         else:
-            mean, std = _channel_statistics(x, train, scale)
+            mean, std = (values.ravel().tolist() for values in _statistics(x, train, scale))
         info["normalize"] = {"mean": mean, "std": std, "per": "channel"}
     shift = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
     spread = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
@@ -69,17 +71,17 @@ def _images(
 
 
 def _features(
-    x: np.ndarray, order: np.ndarray, train: np.ndarray, config: PreprocessConfig, codes: int = 0
+    x: np.ndarray, train_rows: int, config: PreprocessConfig, codes: int = 0
 ) -> tuple[torch.Tensor, dict[str, Any]]:
+    """x (rows in split order, the training rows first; changed in place) standardized."""
     info: dict[str, Any] = {"dtype": "float32"}
     if config.mean is not None:
         raise RecipeError(
             "preprocess.mean/std are for 8-bit images (image_folder, torchvision); "
             "other inputs are standardized with the training split's statistics"
         )
-    x = x[order]
     if config.normalize:
-        mean, std = _feature_statistics(x[: len(train)])  # order starts with the training rows
+        mean, std = (v.astype(np.float32) for v in _statistics(x, np.arange(train_rows)))
         if codes:  # trailing category numbers (categorical: index) stay numbers
             mean[-codes:], std[-codes:] = 0.0, 1.0
         x -= mean
@@ -90,26 +92,38 @@ def _features(
 
 
 def model_inputs(
-    x: np.ndarray, parts: dict[str, np.ndarray], config: PreprocessConfig, codes: int = 0
+    x: np.ndarray,
+    parts: dict[str, np.ndarray],
+    config: PreprocessConfig,
+    codes: int = 0,
+    in_order: bool = False,
 ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
     """The input tensor of each split, and what predict needs to do the same (JSON).
 
     The splits are views of one tensor built in train, val, test order: memory holds the
-    inputs once, not once more per split.
+    inputs once, not once more per split. `in_order`: x already holds the rows in that order
+    (an encoder built them so), and float features are standardized in place.
     """
     order = np.concatenate([parts[name] for name in NAMES])
+    if in_order:
+        x, order = x[: len(order)], np.arange(len(order))
     if x.dtype == np.uint8:
         inputs, info = _images(x, order, parts["train"], config)
     elif np.issubdtype(x.dtype, np.integer):
         if config.mean is not None:
             raise RecipeError("preprocess.mean/std are for images; these inputs are token ids")
+        ids = x if in_order else x[order]
         inputs, info = (
-            torch.from_numpy(np.ascontiguousarray(x[order], dtype=np.int64)),
+            torch.from_numpy(np.ascontiguousarray(ids, dtype=np.int64)),
             {"dtype": "int64"},
         )
     else:
-        x = x.astype(np.float32, copy=False)
-        inputs, info = _features(x, order, parts["train"], config, codes)
+        features = (
+            x.astype(np.float32, copy=False)
+            if in_order
+            else x[order].astype(np.float32, copy=False)
+        )
+        inputs, info = _features(features, len(parts["train"]), config, codes)
     sizes = np.cumsum([0, *(len(parts[name]) for name in NAMES)])
     return {name: inputs[sizes[i] : sizes[i + 1]] for i, name in enumerate(NAMES)}, info
 

@@ -31,9 +31,10 @@ class RawData:
     feature_names: list[str] | None = None
     description: str = ""
     encoding: dict[str, Any] = field(default_factory=dict)  # how raw inputs became x, for predict
-    # Fits on the training rows' indices and returns the inputs of every row: statistics,
-    # categories and vocabularies must never see val or test.
-    encode: Callable[[np.ndarray], Encoded] | None = None
+    # encode(train, rows) fits on the training rows' indices and returns the inputs of `rows`
+    # (every row when None), in that order: statistics, categories and vocabularies must never
+    # see val or test, and the inputs are built once, already in split order.
+    encode: Callable[[np.ndarray, np.ndarray | None], Encoded] | None = None
     # Splits the source made itself (separate folders, an official test set): name → indices.
     fixed: dict[str, np.ndarray] = field(default_factory=dict)
     # Where example i came from, for messages: "data.csv:14", "data/train/cat/3.jpg".

@@ -14,7 +14,7 @@ import pandas as pd
 
 from easytrain.config.data import TableData
 from easytrain.data.encoders import TableEncoder
-from easytrain.data.frames import read_table, require_columns, row_locator
+from easytrain.data.frames import read_table, require_columns, row_locator, trim_heap
 from easytrain.data.raw import Encoded, RawData
 from easytrain.errors import RecipeError, RunFailed
 
@@ -32,12 +32,12 @@ def infer_task(target: pd.Series) -> str:
 
 
 def as_numbers(values: pd.Series, where: Callable[[int], str], what: str) -> pd.Series:
-    """The column as float, or a RunFailed naming the first cell that is not a finite number
+    """The column as numbers, or a RunFailed naming the first cell that is not a finite number
     (an inf is standardized into NaN, and its row's predictions and metrics with it)."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype(np.float32)
     if pd.api.types.is_numeric_dtype(values):
-        numbers = values.astype(np.float64)
+        numbers = values  # kept as read: a float64 copy of every column would cost memory only
     elif _is_boolean(values):
         return values.map({True: 1.0, False: 0.0}).astype(np.float64)
     else:
@@ -72,11 +72,13 @@ def _column_kinds(
         values = frame[column]
         if column in listed_categorical:
             categorical.append(column)
-        elif column in listed_numeric:
-            frame[column] = as_numbers(values, where, f"column '{column}' (data.numeric_columns)")
-            numeric.append(column)
-        elif pd.api.types.is_numeric_dtype(values) or _is_boolean(values):
-            frame[column] = as_numbers(values, where, f"column '{column}'")
+        elif (
+            column in listed_numeric or pd.api.types.is_numeric_dtype(values) or _is_boolean(values)
+        ):
+            listed = " (data.numeric_columns)" if column in listed_numeric else ""
+            numbers = as_numbers(values, where, f"column '{column}'{listed}")
+            if numbers is not values:
+                frame[column] = numbers
             numeric.append(column)
         else:
             categorical.append(column)
@@ -139,7 +141,7 @@ def load(config: TableData) -> RawData:
         raise RecipeError(f"data.features lists the target column '{config.target}'")
     notes: list[str] = []
     frame = drop_empty_targets(frame, config.target, notes)
-    frame = frame[[*features, config.target]].copy()
+    frame = frame[[*features, config.target]]  # copy-on-write: the columns changed below are new
     numeric, categorical = _column_kinds(frame, config, features, notes, where_in_file)
     if config.missing == "drop":
         incomplete = frame[features].isna().any(axis=1)
@@ -162,10 +164,11 @@ def load(config: TableData) -> RawData:
         numeric, categorical, config.missing, config.fill_value, config.categorical
     )
 
-    def encode(train: np.ndarray) -> Encoded:
-        encoder.fit(frame.iloc[train])
+    def encode(train: np.ndarray, wanted: np.ndarray | None = None) -> Encoded:
+        encoder.fit(frame, train)
+        trim_heap()  # the fit's temporaries, before the big matrix is allocated
         return Encoded(
-            encoder.transform(frame), {"table": encoder.to_json()}, encoder.feature_names
+            encoder.transform(frame, wanted), {"table": encoder.to_json()}, encoder.feature_names
         )
 
     return RawData(

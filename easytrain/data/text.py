@@ -72,7 +72,7 @@ def load(config: TextData) -> RawData:
     y, task, classes = target_values(frame, config.target, config.task, config.path, where)
     rows = frame.index.to_numpy()
 
-    def encode(train: np.ndarray) -> Encoded:
+    def encode(train: np.ndarray, wanted: np.ndarray | None = None) -> Encoded:
         vocab = vocabulary([texts[i] for i in train], config.vocab_size, config.min_freq)
         settings = {
             "column": config.text,
@@ -85,7 +85,8 @@ def load(config: TextData) -> RawData:
             "vocab_size": len(vocab) + 2,
             "vocab": vocab,  # id = position + 2
         }
-        return Encoded(to_ids(texts, vocab, config.max_length), {"text": settings})
+        chosen = texts if wanted is None else [texts[i] for i in wanted]
+        return Encoded(to_ids(chosen, vocab, config.max_length), {"text": settings})
 
     return RawData(
         None,

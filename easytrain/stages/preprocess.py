@@ -29,16 +29,19 @@ class PreprocessStage:
         parts = split_indices(raw, recipe.data.split, recipe.seed)
         check_labels_seen(raw, parts)
         encoding, feature_names = raw.encoding, raw.feature_names
+        in_order = raw.encode is not None
         if raw.encode is not None:  # categories, vocabularies: from the training rows only
-            encoded = raw.encode(parts["train"])
+            order = np.concatenate([parts[name] for name in NAMES])
+            encoded = raw.encode(parts["train"], order)
             raw.x, encoding = encoded.x, {**encoding, **encoded.encoding}
             feature_names = encoded.feature_names or feature_names
+            raw.encode = None  # lets the source's rows (a whole DataFrame) go
         assert raw.x is not None
         table = encoding.get("table", {})
         codes = (
             len(table.get("categorical", {})) if table.get("categorical_encoding") == "index" else 0
         )
-        inputs, info = model_inputs(raw.x, parts, self.config, codes)
+        inputs, info = model_inputs(raw.x, parts, self.config, codes, in_order)
         preprocessing: dict = {"input_shape": list(raw.input_shape), "encoding": encoding, **info}
         if raw.task == "regression":
             y_train = raw.y[parts["train"]]

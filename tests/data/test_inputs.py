@@ -67,3 +67,17 @@ def test_features_are_standardized_per_feature() -> None:
     assert inputs["train"][:, 0].tolist() == pytest.approx([-1.0, 1.0])
     with pytest.raises(RecipeError, match="are for 8-bit images"):
         model_inputs(x, parts([0, 1], [2], []), PreprocessConfig(mean=[0.0], std=[1.0]))
+
+
+def test_rows_already_in_split_order_give_the_same_inputs() -> None:
+    x = np.random.default_rng(0).normal(5.0, 3.0, (50, 4)).astype(np.float32)
+    split = parts(list(range(10, 50)), list(range(5)), list(range(5, 10)))
+    order = np.concatenate([split["train"], split["val"], split["test"]])
+    shuffled, info = model_inputs(x, split, PreprocessConfig())
+    in_order, same_info = model_inputs(x[order].copy(), split, PreprocessConfig(), in_order=True)
+    assert info == same_info
+    for name in ("train", "val", "test"):
+        assert torch.equal(shuffled[name], in_order[name])
+    train = x[10:].astype(np.float64)
+    assert info["normalize"]["mean"] == pytest.approx(train.mean(0).tolist(), rel=1e-5)
+    assert info["normalize"]["std"] == pytest.approx(train.std(0).tolist(), rel=1e-5)

@@ -100,6 +100,14 @@ def test_mixed_table_with_booleans_reads_in_every_format(tmp_path: Path) -> None
     assert np.allclose(results[0], results[1]) and np.allclose(results[0], results[2])
 
 
+def test_rows_asked_for_come_encoded_in_that_order(tmp_path: Path) -> None:
+    """The preprocess stage asks for train, val, test order, so the matrix is built only once."""
+    raw = load(TableData(path=mixed_table(tmp_path / "mixed.csv", rows=60), target="label"))
+    wanted = np.random.default_rng(0).permutation(60)
+    everything = raw.encode(np.arange(40)).x
+    assert np.array_equal(raw.encode(np.arange(40), wanted).x, everything[wanted])
+
+
 def test_text_in_a_numeric_column_names_column_and_line(tmp_path: Path) -> None:
     ages = ["31", "42", "x7", *map(str, range(20, 40))]
     path = write(tmp_path, pd.DataFrame({"age": ages, "y": [0, 1] * 11 + [0]}))
