@@ -19,6 +19,7 @@ import torch
 from easytrain.config.load import load_recipe
 from easytrain.context import RunContext
 from easytrain.data.bundle import DataBundle, Split
+from easytrain.data.stream import ImageStream
 from easytrain.errors import GateFailed, RecipeError, RunFailed
 from easytrain.registry import Registry
 from easytrain.tracking.console import Reporter
@@ -47,10 +48,14 @@ def _saved_threshold(run_dir: Path) -> float | None:
     return float(found["value"]) if isinstance(found, dict) and "value" in found else None
 
 
-def _rescaled(x: torch.Tensor, own: dict[str, Any], run: dict[str, Any]) -> torch.Tensor:
+def _rescaled(
+    x: torch.Tensor | ImageStream, own: dict[str, Any], run: dict[str, Any]
+) -> torch.Tensor | ImageStream:
     """x standardized with `own` statistics → standardized with the run's."""
     if not x.is_floating_point() or own.get("normalize") == run.get("normalize"):
         return x
+    if isinstance(x, ImageStream):  # made from the 8-bit images: with the run's statistics
+        return x.normalized_as({"normalize": run.get("normalize")})
 
     def stats(info: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         norm = info.get("normalize") or {"mean": 0.0, "std": 1.0, "per": "feature"}

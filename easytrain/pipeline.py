@@ -20,7 +20,7 @@ from easytrain.tracking.console import Reporter
 ORDER = ("preprocess", "model", "train", "evaluate", "export")
 # may change on --resume: they cannot alter the steps already taken
 RESUME_SAFE = {"name", "device", "train.epochs", "evaluate", "export", "tune", "data.cache",
-               "data.cache_dir", "data.download"}
+               "data.cache_dir", "data.download", "data.stream", "data.workers"}
 
 
 @dataclass

@@ -5,7 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import AfterValidator, BeforeValidator, Field, PositiveInt, model_validator
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    NonNegativeInt,
+    PositiveInt,
+    model_validator,
+)
 
 from easytrain.config.base import Section
 
@@ -97,6 +104,15 @@ class Sampled(Section):
     """shuffle: every example once per epoch; balanced: drawn with replacement so that every class is equally likely (imbalanced classification)."""
 
 
+class Streamable(Sampled):
+    """8-bit image sources: held in memory as model inputs, or streamed a batch at a time."""
+
+    stream: bool | Literal["auto"] = "auto"
+    """Make model inputs a batch at a time from the 8-bit images (memory-mapped from the cache), through a DataLoader with workers, instead of holding every image as floats; auto: when the float inputs would take over a quarter of this machine's memory."""
+    workers: NonNegativeInt | Literal["auto"] = "auto"
+    """DataLoader worker processes when streaming; auto: half the CPU cores, at most 4; 0: in the training process."""
+
+
 class BuiltinData(Sampled):
     """A small real data set that ships with scikit-learn; works offline."""
 
@@ -174,7 +190,7 @@ def _image_size(value: Any) -> Any:
     return value
 
 
-class ImageFolderData(Sampled):
+class ImageFolderData(Streamable):
     """Images in a folder with one sub-folder per class: data/train/cat/001.jpg …"""
 
     source: Literal["image_folder"] = "image_folder"
@@ -201,7 +217,7 @@ class ImageFolderData(Sampled):
     """Seeded split of path into train / val / test; a share given as a folder is not carved."""
 
 
-class TorchvisionData(Sampled):
+class TorchvisionData(Streamable):
     """A torchvision data set by name; the official test split is kept for test."""
 
     source: Literal["torchvision"] = "torchvision"

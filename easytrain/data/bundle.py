@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from easytrain.metrics import TaskKind
 
+if TYPE_CHECKING:
+    from easytrain.data.stream import ImageStream
+
 
 @dataclass
 class Split:
-    x: torch.Tensor
+    x: torch.Tensor | ImageStream  # a stream makes the inputs of the rows asked for (8-bit images)
     y: torch.Tensor
 
     def __len__(self) -> int:

@@ -43,13 +43,11 @@ def _statistics(
     return mean[0], np.where(std[0] > 1e-8, std[0], 1.0)  # constant ones stay as they are
 
 
-def _images(
-    x: np.ndarray, order: np.ndarray, train: np.ndarray, config: PreprocessConfig
-) -> tuple[torch.Tensor, dict[str, Any]]:
-    scale = 1 / 255 if config.rescale else 1.0
+def image_info(x: np.ndarray, train: np.ndarray, config: PreprocessConfig) -> dict[str, Any]:
+    """How 8-bit images become inputs: rescaling, and the per-channel statistics (given, or of
+    the training images)."""
     channels = x.shape[1]
     info: dict[str, Any] = {"dtype": "float32", "rescale": config.rescale}
-    mean, std = [0.0] * channels, [1.0] * channels
     if config.normalize:
         if config.mean is not None and config.std is not None:
             if len(config.mean) != channels:
@@ -59,14 +57,19 @@ def _images(
                 )
             mean, std = config.mean, config.std
         else:
+            scale = 1 / 255 if config.rescale else 1.0
             mean, std = (values.ravel().tolist() for values in _statistics(x, train, scale))
         info["normalize"] = {"mean": mean, "std": std, "per": "channel"}
-    shift = torch.tensor(mean, dtype=torch.float32).view(1, -1, 1, 1)
-    spread = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
+    return info
+
+
+def _images(
+    x: np.ndarray, order: np.ndarray, train: np.ndarray, config: PreprocessConfig
+) -> tuple[torch.Tensor, dict[str, Any]]:
+    info = image_info(x, train, config)
     out = torch.empty((len(order), *x.shape[1:]), dtype=torch.float32)
     for start in range(0, len(order), CHUNK):
-        chunk = torch.from_numpy(x[order[start : start + CHUNK]]).float().mul_(scale)
-        out[start : start + CHUNK] = chunk.sub_(shift).div_(spread)
+        out[start : start + CHUNK] = prepare(x[order[start : start + CHUNK]], info)
     return out, info
 
 

@@ -16,6 +16,7 @@ import torch
 from easytrain.config.load import monitor_mode
 from easytrain.config.train import TrainConfig
 from easytrain.context import RunContext
+from easytrain.data.stream import ImageStream
 from easytrain.engine import checkpoint, rng
 from easytrain.engine.distributed import all_sum, from_main, model_state, parallel, shard
 from easytrain.engine.interrupt import StopRequest
@@ -46,14 +47,24 @@ def _compiled(model: torch.nn.Module, probe: torch.Tensor) -> torch.nn.Module:
     return compiled
 
 
+def _on(batch: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
+    """A streamed batch moved to the device (asynchronously from pinned memory)."""
+    batch = batch.to(device, non_blocking=True)
+    return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
+
+
 def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopState:
     model, data, device, seed, world = ctx.model, ctx.data, ctx.device, ctx.recipe.seed, ctx.world
     assert model is not None and data is not None, "the preprocess and model stages run first"
     folder = ctx.run_dir / "checkpoints"
-    x, y = data.train.x.to(device), data.train.y.to(device)  # the whole split lives on the device
-    if config.channels_last and x.ndim == 4:
+    # The whole split lives on the device, unless it is streamed: then batches come from workers.
+    x, y = data.train.x.to(device), data.train.y.to(device)
+    stream = x.loader(pin_memory=device.type == "cuda") if isinstance(x, ImageStream) else None
+    channels_last = config.channels_last and x.ndim == 4
+    if channels_last:
         model = model.to(memory_format=torch.channels_last)
-        x = x.contiguous(memory_format=torch.channels_last)
+        if stream is None:
+            x = x.contiguous(memory_format=torch.channels_last)
     n, accumulate = len(y), config.accumulate
     batch_size = config.batch_size * world.size  # the global batch; each process takes a share
     batches = math.ceil(n / batch_size)
@@ -68,7 +79,7 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                        config.strategy)
     schedule, precision = parts.schedule, parts.precision
     if config.compile:
-        forward = _compiled(forward, x[: config.batch_size])
+        forward = _compiled(forward, x[: config.batch_size].to(device))
     params = list(model.parameters())  # clipping skips those without a gradient (frozen)
     set_epoch = getattr(model, "set_epoch", None)  # e.g. a backbone that unfreezes later
     augment = data.train_transform
@@ -119,14 +130,16 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                 seen = 0
                 ctx.reporter.start_epoch(epoch + 1, config.epochs, steps_per_epoch,
                                          done=state.batch // accumulate)
-                for batch in range(state.batch, batches):
-                    whole = order[batch * batch_size : (batch + 1) * batch_size]
-                    index = shard(whole, world)
+                indices = [shard(order[b * batch_size : (b + 1) * batch_size], world)
+                           for b in range(state.batch, batches)]
+                fetched = stream.epoch([i.cpu() for i in indices]) if stream else None
+                for batch, index in enumerate(indices, start=state.batch):
                     group = batch // accumulate  # gradients of a group are summed, then one step
                     group_end = min((group + 1) * accumulate, batches)
                     group_examples = min(group_end * batch_size, n) - group * accumulate * batch_size
                     last = batch + 1 == group_end
-                    inputs = x[index] if augment is None else augment(x[index])
+                    inputs = x[index] if fetched is None else _on(next(fetched), device, channels_last)
+                    inputs = inputs if augment is None else augment(inputs)
                     # between the steps of a group, DDP need not average gradients yet
                     quiet = world.distributed and not last and not sharded
                     with forward.no_sync() if quiet else contextlib.nullcontext():

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -9,9 +11,10 @@ from easytrain.config.preprocess import PreprocessConfig
 from easytrain.context import RunContext
 from easytrain.data.augment import build_augment
 from easytrain.data.bundle import DataBundle, Split
-from easytrain.data.inputs import model_inputs
+from easytrain.data.inputs import image_info, model_inputs
 from easytrain.data.raw import RawData
 from easytrain.data.split import NAMES, check_labels_seen, split_indices
+from easytrain.data.stream import ImageStream, should_stream, worker_count
 from easytrain.errors import RunFailed
 
 
@@ -41,7 +44,8 @@ class PreprocessStage:
         codes = (
             len(table.get("categorical", {})) if table.get("categorical_encoding") == "index" else 0
         )
-        inputs, info = model_inputs(raw.x, parts, self.config, codes, in_order)
+        streams = _streams(raw, parts, self.config, recipe.data, ctx)
+        inputs, info = streams or model_inputs(raw.x, parts, self.config, codes, in_order)
         preprocessing: dict = {"input_shape": list(raw.input_shape), "encoding": encoding, **info}
         if raw.task == "regression":
             y_train = raw.y[parts["train"]]
@@ -68,3 +72,24 @@ class PreprocessStage:
         )
         sizes = ", ".join(f"{name} {len(parts[name])}" for name in NAMES)
         ctx.reporter.info(f"data: {raw.description}, {raw.task}, input {raw.input_shape}, {sizes}")
+
+
+def _streams(
+    raw: RawData, parts: dict[str, np.ndarray], config: PreprocessConfig, data: Any, ctx: RunContext
+) -> tuple[dict[str, ImageStream], dict[str, Any]] | None:
+    """Each split as an ImageStream when data.stream says so (8-bit images only), else None."""
+    setting = getattr(data, "stream", False)
+    if raw.x is None or raw.x.dtype != np.uint8 or setting is False:
+        return None
+    stream, why = should_stream(setting, raw.x)
+    if not stream:
+        return None
+    workers = worker_count(data.workers)
+    ctx.reporter.info(
+        f"data: streaming {len(raw.x):,} images a batch at a time ({why}), {workers} worker(s)"
+    )
+    info = image_info(raw.x, parts["train"], config)
+    images = torch.from_numpy(raw.x)
+    return {
+        name: ImageStream(images, torch.from_numpy(parts[name]), info, workers) for name in NAMES
+    }, info

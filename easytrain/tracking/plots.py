@@ -161,7 +161,7 @@ def displayable(x: np.ndarray, preprocessing: dict[str, Any]) -> np.ndarray:
 
 
 def confident_errors(
-    x: np.ndarray,
+    x: Any,  # the test inputs: a tensor, or a stream that makes them (data/stream.py)
     y: np.ndarray,
     pred: np.ndarray,
     proba: np.ndarray,
@@ -175,7 +175,7 @@ def confident_errors(
         return None
     confidence = proba[wrong, pred[wrong]]
     chosen = wrong[np.argsort(-confidence, kind="stable")[:WORST_IMAGES]]
-    images = displayable(x[chosen], preprocessing)
+    images = displayable(np.asarray(x[chosen].cpu()), preprocessing)
     columns = min(4, len(chosen))
     rows = math.ceil(len(chosen) / columns)
     figure = _figure(2.6 * columns, 2.9 * rows)
@@ -212,7 +212,7 @@ def write_all(run_dir: Path, data: DataBundle, predicted: dict[str, Predictions]
         if len(data.input_shape) == 3 and data.test is not None:
             written.append(
                 confident_errors(
-                    data.test.x.cpu().numpy(),
+                    data.test.x,
                     test.y,
                     test.pred,
                     test.proba,
