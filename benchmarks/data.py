@@ -176,7 +176,7 @@ x = torch.from_numpy((x - mean) / std)
 _data = time.perf_counter() - _started
 _inputs = x.numel() * 4
 layers, width = [], x.shape[1]
-loader = DataLoader(TensorDataset(x[train], y[train]), batch_size={batch}, shuffle=True)
+loader = {loader}
 val_batches = [(x[val], y[val])]
 """
     + BY_HAND_EPOCH
@@ -206,6 +206,17 @@ val_batches = DataLoader(val, batch_size=256, num_workers={workers})
 """
     + BY_HAND_EPOCH
 )
+
+# How the hand-written table scripts draw training batches: the usual DataLoader, and the floor
+# any trainer works against (shuffled batches sliced out of the tensors, no trainer around them).
+TABLE_LOADERS = {
+    "pandas + TensorDataset + DataLoader": (
+        "DataLoader(TensorDataset(x[train], y[train]), batch_size={batch}, shuffle=True)"
+    ),
+    "floor: the same, batches sliced out of the tensors": (
+        "((x[i], y[i]) for i in torch.from_numpy(train)[torch.randperm(len(train))].split({batch}))"
+    ),
+}
 
 TABLE_RECIPE = """
 name: bench-table
@@ -288,16 +299,17 @@ def table_rows(work: Path, count: int) -> list[tuple[str, dict[str, float]]]:
         recipe.write_text(TABLE_RECIPE.format(path=table, hidden=hidden, batch=batch, lr=LR))
         what = f"table, {count:,} rows × 20 columns, load + 1 epoch, {model}, batch {batch}"
         rows.append((f"{what}: easytrain run", easytrain_run(recipe, work / "run-table", count)))
-        by_hand = TABLE_BY_HAND.format(
-            path=str(table),
-            hidden=hidden,
-            batch=batch,
-            lr=LR,
-            classes=2,
-            warm_up=WARM_UP,
-            rss=RSS,
-        )
-        rows.append((f"{what}: pandas + TensorDataset + DataLoader", measure(by_hand)))
+        for name, loader in TABLE_LOADERS.items():
+            by_hand = TABLE_BY_HAND.format(
+                path=str(table),
+                hidden=hidden,
+                lr=LR,
+                classes=2,
+                loader=loader.format(batch=batch),
+                warm_up=WARM_UP,
+                rss=RSS,
+            )
+            rows.append((f"{what}: {name}", measure(by_hand)))
     return rows
 
 
