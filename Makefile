@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup quickstart test lint docs
+.PHONY: setup quickstart test lint docs reliability
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,14 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m easytrain.config.reference
+
+# The hardening tests at length (about 20 min on 2 cores, in one process): 2,000 fuzzed recipes,
+# 50 runs SIGKILLed three times each, 2,000 corrupted variants of each base image (400 of each PNG
+# also given to torchvision alone); the tables of docs/reliability.md are rewritten from the counts.
+COUNTS := build/hardening-counts.json
+reliability: $(STAMP)
+	mkdir -p build
+	EASYTRAIN_FUZZ=long EASYTRAIN_KILL_RUNS=50 EASYTRAIN_IMAGE_FUZZ=2000 \
+	EASYTRAIN_IMAGE_FUZZ_COMPARED=400 EASYTRAIN_HARDENING_COUNTS=$(COUNTS) OMP_NUM_THREADS=1 \
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests/hardening
+	$(BIN)/python -m tests.hardening.reliability $(COUNTS) --write docs/reliability.md

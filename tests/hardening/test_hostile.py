@@ -99,10 +99,7 @@ def payloads(mark: Path) -> list[str]:
     return [
         f"__import__('os').system('{touch}')",
         f"eval(\"__import__('os').system('{touch}')\")",
-        f"{{{{ __import__('os').system('{touch}') }}}}",
-        f"${{{{__import__('os').system('{touch}')}}}}",
-        f"$({touch})",
-        f"`{touch}`",
+        f"{{{{ __import__('os').system('{touch}') }}}} $({touch}) `{touch}`",
         "os:system",
         IMPORT_PATH,
     ]
