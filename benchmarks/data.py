@@ -207,13 +207,13 @@ val_batches = DataLoader(val, batch_size=256, num_workers={workers})
     + BY_HAND_EPOCH
 )
 
-# How the hand-written table scripts draw training batches: the usual DataLoader, and the floor
-# any trainer works against (shuffled batches sliced out of the tensors, no trainer around them).
+# How the hand-written table scripts draw training batches: the usual DataLoader, and shuffled
+# batches sliced out of the tensors (easytrain's way, without easytrain): what the model alone costs.
 TABLE_LOADERS = {
     "pandas + TensorDataset + DataLoader": (
         "DataLoader(TensorDataset(x[train], y[train]), batch_size={batch}, shuffle=True)"
     ),
-    "floor: the same, batches sliced out of the tensors": (
+    "the same, batches sliced out of the tensors": (
         "((x[i], y[i]) for i in torch.from_numpy(train)[torch.randperm(len(train))].split({batch}))"
     ),
 }
