@@ -201,7 +201,22 @@ def recipes_copy(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except SystemExit as exit:
+        if "TORCHELASTIC_RUN_ID" in os.environ:  # one of several training processes
+            _leave_now(exit.code)
+        raise
+
+
+def _leave_now(code: object) -> None:
+    """Exit without the interpreter's teardown. In a process of a distributed run, gloo's worker
+    threads can still hold finished work when Python finalizes, and tearing them down then
+    aborts the process (SIGABRT, "terminate called without an active exception") after a run
+    that succeeded. Every file of the run is written and closed by now; only stdio is flushed."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 0 if code is None else 1)
 
 
 cache_app = typer.Typer(help="The cache of decoded images.", no_args_is_help=True)
