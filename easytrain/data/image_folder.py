@@ -15,6 +15,7 @@ from easytrain.config.data import ImageFolderData
 from easytrain.data import cache
 from easytrain.data.images import EXTENSIONS, Decoded, decode_all
 from easytrain.data.raw import RawData
+from easytrain.data.stream import STREAM_ABOVE, physical_memory
 from easytrain.errors import RecipeError, RunFailed
 
 SHOWN = 10  # bad files named in an error; the rest are counted
@@ -111,7 +112,9 @@ def _decode(config: ImageFolderData, files: list[Path], stamps: list, notes: lis
         bad = [(str(path), str(why)) for path, why in entry["bad"]]
         decoded = Decoded(entry["images"], entry["good"].tolist(), bad)
     else:
-        decoded = decode_all(files, config.channels, size)
+        # Images bigger than a quarter of the memory decode into a mapped file in the cache folder.
+        spill = (folder, int(physical_memory() * STREAM_ABOVE))
+        decoded = decode_all(files, config.channels, size, spill)
     if decoded.bad and not config.skip_bad_files:  # also for a hit cached by a skipping run
         raise _too_many_bad(decoded.bad, len(files))
     if entry is None and config.cache and decoded.good:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import tempfile
 import time
 import warnings
 from collections.abc import Sequence
@@ -29,6 +31,7 @@ EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp")
 # file can claim a huge image (a 1 MB PNG decoded to 1.2 GB; a 2 kB one that claims 60000×60000
 # asked for 10 GB).
 MAX_PIXELS = 89_478_485
+COMPACT_CHUNK = 1024  # images moved at a time when unreadable ones are left out
 THREADS_ABOVE_S = 0.001  # decode in threads when one image takes longer than this (big JPEGs)
 _CPP_PREFIX = re.compile(
     r"^.*?\.cpp:\d+,\s*"
@@ -134,13 +137,20 @@ def try_decode(
         return _reason(exc)
 
 
-def decode_all(paths: Sequence[Path], channels: int, size: tuple[int, int] | None) -> Decoded:
+def decode_all(
+    paths: Sequence[Path],
+    channels: int,
+    size: tuple[int, int] | None,
+    spill: tuple[Path, int] | None = None,
+) -> Decoded:
     """Decode every file into one preallocated tensor; failures are collected in `bad`.
 
-    Small images decode fastest in one thread (the per-call overhead dominates); big ones in a
-    thread pool, since torchvision's decoders release the GIL.
+    spill = (folder, bytes): when the images take more than `bytes`, the tensor is a file in
+    `folder` mapped into memory, so the operating system can page it out: a folder bigger than
+    the machine's memory still decodes. Small images decode fastest in one thread (the per-call
+    overhead dominates); big ones in a thread pool, since torchvision's decoders release the GIL.
     """
-    into = _Collector(paths, size)
+    into = _Collector(paths, size, spill)
     started = time.perf_counter()
     probe = min(len(paths), 32)
     for i in range(probe):
@@ -162,8 +172,10 @@ def decode_all(paths: Sequence[Path], channels: int, size: tuple[int, int] | Non
 class _Collector:
     """Writes each decoded image straight into one tensor, so memory holds each image once."""
 
-    def __init__(self, paths: Sequence[Path], size: tuple[int, int] | None):
-        self.paths, self.size = paths, size
+    def __init__(
+        self, paths: Sequence[Path], size: tuple[int, int] | None, spill: tuple[Path, int] | None
+    ):
+        self.paths, self.size, self.spill = paths, size, spill
         self.images: torch.Tensor | None = None
         self.first = -1
         self.ok = torch.zeros(len(paths), dtype=torch.bool)
@@ -174,7 +186,7 @@ class _Collector:
             self.bad.append((str(self.paths[i]), result))
             return
         if self.images is None:
-            self.images = torch.empty((len(self.paths), *result.shape), dtype=torch.uint8)
+            self.images = _allocate((len(self.paths), *result.shape), self.spill)
             self.first = i
         elif result.shape != self.images.shape[1:]:
             raise RecipeError(
@@ -188,8 +200,29 @@ class _Collector:
         good = self.ok.nonzero().flatten()
         if self.images is None:
             return Decoded(torch.empty(0, dtype=torch.uint8), [], self.bad)
-        images = self.images if len(good) == len(self.paths) else self.images[good]
-        return Decoded(images, good.tolist(), self.bad)
+        if len(good) == len(self.paths):
+            return Decoded(self.images, good.tolist(), self.bad)
+        # In place, a chunk at a time: each kept image moves forward (good[j] >= j), so no chunk
+        # overwrites an image a later chunk still has to read.
+        for start in range(0, len(good), COMPACT_CHUNK):
+            rows = good[start : start + COMPACT_CHUNK]
+            self.images[start : start + len(rows)] = self.images[rows]
+        return Decoded(self.images[: len(good)], good.tolist(), self.bad)
+
+
+def _allocate(shape: tuple[int, ...], spill: tuple[Path, int] | None) -> torch.Tensor:
+    """An uninitialized uint8 tensor: in memory, or past the spill size a mapped file that is
+    unlinked at once (its pages stay reachable until the mapping goes, and nothing is left
+    behind however the process ends)."""
+    count = math.prod(shape)
+    if spill is None or count <= spill[1]:
+        return torch.empty(shape, dtype=torch.uint8)
+    import numpy as np
+
+    spill[0].mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=spill[0], prefix=".decoding-") as file:
+        mapped = np.memmap(file.name, dtype=np.uint8, mode="w+", shape=shape)
+    return torch.from_numpy(mapped)
 
 
 def _hw(shape: torch.Size) -> str:

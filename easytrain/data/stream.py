@@ -28,9 +28,14 @@ def should_stream(setting: bool | str, images: np.ndarray) -> tuple[bool, str]:
     need = images.size * 4  # float32 inputs
     if setting != "auto":
         return bool(setting), "data.stream: true"
-    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    memory = physical_memory()
     why = f"their float inputs would take {need / 2**30:.1f} GB of {memory / 2**30:.0f} GB memory"
     return need > STREAM_ABOVE * memory, why
+
+
+def physical_memory() -> int:
+    """This machine's memory in bytes."""
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
 
 
 def worker_count(setting: int | str) -> int:

@@ -26,9 +26,9 @@ def decodes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     calls: list[int] = []
     real = image_folder.decode_all
 
-    def counting(paths, channels, size):
+    def counting(paths, channels, size, spill=None):
         calls.append(len(paths))
-        return real(paths, channels, size)
+        return real(paths, channels, size, spill)
 
     monkeypatch.setattr(image_folder, "decode_all", counting)
     return calls

@@ -48,3 +48,20 @@ def test_auto_streams_only_what_would_not_fit() -> None:
     assert stream is True and "GB" in why
     assert should_stream(True, small)[0] is True and should_stream(False, huge)[0] is False
     assert worker_count(3) == 3 and 1 <= worker_count("auto") <= 4
+
+
+def test_images_past_the_spill_size_decode_into_a_mapped_file(tmp_path) -> None:
+    """A folder bigger than memory still decodes: the tensor is a file the system can page out,
+    unlinked at once, and it holds what decoding into memory holds (bad files left out)."""
+    from easytrain.data.images import decode_all
+    from tests.data.makers import digits_folder
+
+    files = sorted(digits_folder(tmp_path / "digits", size=8, limit=60).rglob("*.png"))
+    (files[3].parent / "broken.png").write_bytes(b"not an image")
+    files.insert(4, files[3].parent / "broken.png")
+    in_memory = decode_all(files, 1, None)
+    spilled = decode_all(files, 1, None, spill=(tmp_path / "spill", 0))
+    assert spilled.good == in_memory.good and len(spilled.bad) == len(in_memory.bad) == 1
+    assert torch.equal(spilled.images, in_memory.images) and len(spilled.images) == 60
+    assert list((tmp_path / "spill").iterdir()) == []  # nothing left behind
+    assert decode_all(files, 1, None, spill=(tmp_path / "spill", 10**9)).images.is_contiguous()
