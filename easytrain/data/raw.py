@@ -41,6 +41,31 @@ class RawData:
     locate: Callable[[int], str] | None = None
     notes: list[str] = field(default_factory=list)  # said in the run log ("warning: …" first)
 
+    @classmethod
+    def of_rows(
+        cls,
+        y: np.ndarray,
+        task: TaskKind,
+        classes: list[str] | None,
+        path: Any,
+        encode: Callable[[np.ndarray, np.ndarray | None], Encoded],
+        rows: np.ndarray,
+        where_in_file: Callable[[int], str],
+        notes: list[str],
+    ) -> RawData:
+        """A source of one example per file row (tables, texts), encoded once split: example i
+        is row rows[i] of the file, named by where_in_file in messages."""
+        return cls(
+            None,
+            y,
+            task,
+            classes=classes,
+            description=str(path),
+            encode=encode,
+            locate=lambda i: where_in_file(int(rows[i])),
+            notes=notes,
+        )
+
     @property
     def input_shape(self) -> tuple[int, ...]:
         assert self.x is not None, "encode first"

@@ -171,13 +171,4 @@ def load(config: TableData) -> RawData:
             encoder.transform(frame, wanted), {"table": encoder.to_json()}, encoder.feature_names
         )
 
-    return RawData(
-        None,
-        y,
-        task,  # type: ignore[arg-type]
-        classes=classes,
-        description=str(config.path),
-        encode=encode,
-        locate=lambda i: where_in_file(int(rows[i])),
-        notes=notes,
-    )
+    return RawData.of_rows(y, task, classes, config.path, encode, rows, where_in_file, notes)  # type: ignore[arg-type]

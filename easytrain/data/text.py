@@ -88,13 +88,4 @@ def load(config: TextData) -> RawData:
         chosen = texts if wanted is None else [texts[i] for i in wanted]
         return Encoded(to_ids(chosen, vocab, config.max_length), {"text": settings})
 
-    return RawData(
-        None,
-        y,
-        task,  # type: ignore[arg-type]
-        classes=classes,
-        description=str(config.path),
-        encode=encode,
-        locate=lambda i: where(int(rows[i])),
-        notes=notes,
-    )
+    return RawData.of_rows(y, task, classes, config.path, encode, rows, where, notes)  # type: ignore[arg-type]

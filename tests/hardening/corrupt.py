@@ -20,16 +20,7 @@ from collections import Counter
 import numpy as np
 from PIL import Image
 
-SIGNATURE = b"\x89PNG\r\n\x1a\n"
-ADAM7 = (
-    (0, 0, 8, 8),
-    (4, 0, 8, 8),
-    (0, 4, 4, 8),
-    (2, 0, 4, 4),
-    (0, 2, 2, 4),
-    (1, 0, 2, 2),
-    (0, 1, 1, 2),
-)
+from easytrain.data.pngcheck import ADAM7, SIGNATURE
 
 
 def chunk(kind: bytes, data: bytes, crc: int | None = None) -> bytes:
