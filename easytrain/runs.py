@@ -16,8 +16,9 @@ from easytrain.errors import RecipeError
 RUNS_ROOT = Path("runs")
 
 
-def new_run_dir(name: str, out: Path | None) -> Path:
-    """`--out DIR` exactly, or runs/<name>/<timestamp>[-N]: two runs started at once never share one."""
+def new_run_dir(name: str, out: Path | None, prefix: str = "") -> Path:
+    """`--out DIR` exactly, or runs/<name>/<prefix><timestamp>[-N]: two runs started at once
+    never share one."""
     if out is not None:
         if out.exists() and any(out.iterdir()):
             raise RecipeError(
@@ -29,7 +30,7 @@ def new_run_dir(name: str, out: Path | None) -> Path:
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
-        folder = parent / (stamp if attempt == 0 else f"{stamp}-{attempt}")
+        folder = parent / (f"{prefix}{stamp}" if attempt == 0 else f"{prefix}{stamp}-{attempt}")
         try:
             folder.mkdir()  # atomic: only one process can create it
             return folder

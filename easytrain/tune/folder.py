@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,27 +25,10 @@ def own_storage(folder: Path) -> str:
 
 
 def new_tune_dir(name: str, out: Path | None) -> Path:
-    """`--out DIR` exactly (empty), or runs/<name>/tune-<time>[-N]."""
-    from easytrain.runs import RUNS_ROOT
+    """`--out DIR` exactly (empty), or runs/<name>/tune-<time>[-N], made as run folders are."""
+    from easytrain.runs import new_run_dir
 
-    if out is not None:
-        if out.exists() and any(out.iterdir()):
-            raise RecipeError(
-                f"--out {out} already holds files; pick an empty folder, or add --resume"
-            )
-        out.mkdir(parents=True, exist_ok=True)
-        return out
-    parent = RUNS_ROOT / name
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    for attempt in range(1000):
-        folder = parent / (f"tune-{stamp}" if attempt == 0 else f"tune-{stamp}-{attempt}")
-        try:
-            folder.mkdir()  # atomic: two searches started at once get two folders
-            return folder
-        except FileExistsError:
-            continue
-    raise RecipeError(f"cannot create a new tune folder under {parent}")
+    return new_run_dir(name, out, prefix="tune-")
 
 
 def latest_tune_dir(name: str) -> Path | None:

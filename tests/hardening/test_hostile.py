@@ -206,11 +206,14 @@ def test_a_symlinked_run_folder_is_refused(tmp_path: Path) -> None:
     (work / "runs").mkdir(parents=True)
     elsewhere.mkdir()
     (work / "runs" / "iris").symlink_to(elsewhere)
-    for extra in ([], ["--resume"]):
-        message = refused(cli("run", str(RECIPES / "iris.yaml"), *extra, cwd=work))
+    (work / "runs" / "iris-tune").symlink_to(elsewhere)
+    for command in (["run", str(RECIPES / "iris.yaml")], ["tune", str(RECIPES / "iris-tune.yaml")]):
+        message = refused(cli(*command, cwd=work))
         assert "is a symbolic link" in message
+    message = refused(cli("run", str(RECIPES / "iris.yaml"), "--resume", cwd=work))
+    assert "is a symbolic link" in message
     assert not any(elsewhere.iterdir())
-    record("runs/<name> a symlink to elsewhere (run, --resume)", "exit 2", 2)
+    record("runs/<name> a symlink to elsewhere (run, --resume, tune)", "exit 2", 3)
 
 
 def test_out_is_the_users_choice_and_may_be_anywhere(tmp_path: Path) -> None:
