@@ -26,7 +26,7 @@ def new_run_dir(name: str, out: Path | None, prefix: str = "") -> Path:
             )
         out.mkdir(parents=True, exist_ok=True)
         return out
-    parent = _runs_of(name)
+    parent = runs_of(name)
     parent.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     for attempt in range(1000):
@@ -39,7 +39,7 @@ def new_run_dir(name: str, out: Path | None, prefix: str = "") -> Path:
     raise RecipeError(f"cannot create a new run folder under {parent}")
 
 
-def _runs_of(name: str) -> Path:
+def runs_of(name: str) -> Path:
     """runs/<name>, which must not be a symbolic link: a recipe's name (from a shared file) keeps
     its runs under runs/; only the user's own --out writes elsewhere."""
     parent = RUNS_ROOT / name
@@ -52,7 +52,7 @@ def _runs_of(name: str) -> Path:
 
 
 def latest_run_dir(name: str) -> Path | None:
-    parent = _runs_of(name)
+    parent = runs_of(name)
     if not parent.is_dir():
         return None
     runs = sorted(

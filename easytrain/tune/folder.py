@@ -32,9 +32,9 @@ def new_tune_dir(name: str, out: Path | None) -> Path:
 
 
 def latest_tune_dir(name: str) -> Path | None:
-    from easytrain.runs import RUNS_ROOT
+    from easytrain.runs import runs_of
 
-    found = sorted((RUNS_ROOT / name).glob(f"tune-*/{INFO}"), key=lambda p: p.stat().st_mtime)
+    found = sorted(runs_of(name).glob(f"tune-*/{INFO}"), key=lambda p: p.stat().st_mtime)
     return found[-1].parent if found else None
 
 

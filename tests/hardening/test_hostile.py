@@ -210,10 +210,11 @@ def test_a_symlinked_run_folder_is_refused(tmp_path: Path) -> None:
     for command in (["run", str(RECIPES / "iris.yaml")], ["tune", str(RECIPES / "iris-tune.yaml")]):
         message = refused(cli(*command, cwd=work))
         assert "is a symbolic link" in message
-    message = refused(cli("run", str(RECIPES / "iris.yaml"), "--resume", cwd=work))
-    assert "is a symbolic link" in message
+    for command in (["run", str(RECIPES / "iris.yaml")], ["tune", str(RECIPES / "iris-tune.yaml")]):
+        message = refused(cli(*command, "--resume", cwd=work))
+        assert "is a symbolic link" in message
     assert not any(elsewhere.iterdir())
-    record("runs/<name> a symlink to elsewhere (run, --resume, tune)", "exit 2", 3)
+    record("runs/<name> a symlink to elsewhere (run, tune, with and without --resume)", "exit 2", 4)
 
 
 def test_out_is_the_users_choice_and_may_be_anywhere(tmp_path: Path) -> None:
