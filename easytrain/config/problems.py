@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import types
-from typing import Annotated, Any, Union, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from easytrain.config.annotations import is_model, members
 from easytrain.config.augment import AUGMENT_KINDS
 from easytrain.config.backbones import torchvision_models
 from easytrain.config.layers import LAYER_KINDS
@@ -30,20 +30,6 @@ def _got(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _expand(annotation: Any) -> list[Any]:
-    """Flatten Annotated/Union/Optional into their member types."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _expand(get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        return [member for arg in get_args(annotation) for member in _expand(arg)]
-    return [annotation]
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 def _tags(model: type[BaseModel]) -> set[Any]:
     tags = {
         model.model_fields[key].default for key in ("type", "source") if key in model.model_fields
@@ -57,9 +43,9 @@ def models_at(root: type[BaseModel], loc: Path_) -> list[type[BaseModel]]:
     for part in loc:
         following: list[Any] = []
         for annotation in current:
-            for member in _expand(annotation):
+            for member in members(annotation):
                 origin = get_origin(member)
-                if _is_model(member):
+                if is_model(member):
                     if part in member.model_fields:
                         following.append(member.model_fields[part].annotation)
                     if part in _tags(member):
@@ -71,7 +57,7 @@ def models_at(root: type[BaseModel], loc: Path_) -> list[type[BaseModel]]:
         if not following:  # a union tag we do not know: stay where we are
             following = current
         current = following
-    return [m for a in current for m in _expand(a) if _is_model(m)]
+    return [m for a in current for m in members(a) if is_model(m)]
 
 
 def data_path(data: Any, loc: Path_) -> Path_:

@@ -8,12 +8,10 @@ each range (and before each trial).
 
 from __future__ import annotations
 
-import types
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
     Field,
     NonNegativeInt,
     PositiveFloat,
@@ -23,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from easytrain.config.annotations import is_model, members
 from easytrain.config.base import Section
 from easytrain.config.train import Monitor
 from easytrain.registry import suggest
@@ -140,29 +139,15 @@ def _recipe_key(key: str, info: ValidationInfo) -> str:
     return key
 
 
-def _members(annotation: Any) -> list[Any]:
-    """Flatten Annotated / Union / Optional into the types they allow."""
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _members(get_args(annotation)[0])
-    if origin in (Union, types.UnionType):
-        return [m for arg in get_args(annotation) for m in _members(arg)]
-    return [annotation]
-
-
-def _is_model(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
 def _has_path(annotation: Any, parts: list[str]) -> bool:
     if not parts:
         return True
     head, rest = parts[0], parts[1:]
-    for member in _members(annotation):
+    for member in members(annotation):
         origin, args = get_origin(member), get_args(member)
         if member is Any:
             return True
-        if _is_model(member):
+        if is_model(member):
             field = member.model_fields.get(head)
             if field is not None and _has_path(field.annotation, rest):
                 return True
@@ -183,8 +168,8 @@ def _has_path(annotation: Any, parts: list[str]) -> bool:
 def recipe_keys(annotation: Any, prefix: str = "") -> list[str]:
     """Every dotted key of the schema down through mappings (for 'did you mean')."""
     keys: list[str] = []
-    for member in _members(annotation):
-        if _is_model(member):
+    for member in members(annotation):
+        if is_model(member):
             for name, field in member.model_fields.items():
                 if name == "tune" and not prefix:
                     continue
