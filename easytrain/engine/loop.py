@@ -132,13 +132,16 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
                                          done=state.batch // accumulate)
                 indices = [shard(order[b * batch_size : (b + 1) * batch_size], world)
                            for b in range(state.batch, batches)]
-                fetched = stream.epoch([i.cpu() for i in indices]) if stream else None
+                served = (  # the inputs of each batch, in order
+                    (_on(b, device, channels_last) for b in stream.epoch([i.cpu() for i in indices]))
+                    if stream else (x[i] for i in indices)
+                )
                 for batch, index in enumerate(indices, start=state.batch):
                     group = batch // accumulate  # gradients of a group are summed, then one step
                     group_end = min((group + 1) * accumulate, batches)
                     group_examples = min(group_end * batch_size, n) - group * accumulate * batch_size
                     last = batch + 1 == group_end
-                    inputs = x[index] if fetched is None else _on(next(fetched), device, channels_last)
+                    inputs = next(served)
                     inputs = inputs if augment is None else augment(inputs)
                     # between the steps of a group, DDP need not average gradients yet
                     quiet = world.distributed and not last and not sharded
