@@ -115,7 +115,7 @@ EASYTRAIN = """
 import json, math, time
 from pathlib import Path
 import pandas, sklearn, torch  # imported before the clock starts, as in the hand-written loop
-import easytrain.pipeline, easytrain.stages.preprocess, easytrain.stages.train
+import easytrain.pipeline.run, easytrain.stages.preprocess, easytrain.stages.train
 from easytrain.cli import app
 {rss}
 _started = time.perf_counter()

@@ -27,7 +27,7 @@ from easytrain.config.base import Section
 from easytrain.config.data import SplitConfig
 from easytrain.config.load import load_recipe
 from easytrain.data.raw import RawData
-from easytrain.pipeline import RunOptions, run_pipeline
+from easytrain.pipeline.run import RunOptions, run_pipeline
 from easytrain.registry import default_registry
 from easytrain.tracking.console import PlainReporter
 

@@ -85,8 +85,8 @@ def predict_rate(run: Path, inputs: Path) -> tuple[int, float]:
     """(inputs, inputs per second) of `easytrain predict RUN INPUTS` in this process: read,
     decode or encode, prepare, forward and answers, at --batch-size 256, with the checkpoint."""
     from easytrain.deploy.loaded import load_run
+    from easytrain.deploy.predict import predict, sources
     from easytrain.deploy.predictor import Predictor
-    from easytrain.predict import predict, sources
 
     predictor = Predictor(load_run(run))
     started = time.perf_counter()

@@ -103,8 +103,8 @@ def run(
     with _exit_codes():
         loaded = _load(recipe, overrides, allow_code)
         if nproc_per_node and "LOCAL_RANK" not in os.environ and not dry_run:
-            from easytrain.launch import Launch, launch
-            from easytrain.pipeline import RunOptions, open_run_dir
+            from easytrain.engine.launch import Launch, launch
+            from easytrain.pipeline.run import RunOptions, open_run_dir
 
             run_dir = open_run_dir(loaded, RunOptions(out=out, resume=resume))
             worker = ["run", str(recipe), *(overrides or []), "--out", str(run_dir)]
@@ -114,8 +114,8 @@ def run(
             if as_json and (run_dir / "summary.json").exists():
                 print((run_dir / "summary.json").read_text(), end="")
             raise typer.Exit(code)
-        from easytrain.pipeline import RunOptions, open_run_dir, run_pipeline
-        from easytrain.plan import plan
+        from easytrain.pipeline.plan import plan
+        from easytrain.pipeline.run import RunOptions, open_run_dir, run_pipeline
         from easytrain.registry import default_registry
         from easytrain.tracking.console import make_reporter
 
@@ -172,7 +172,7 @@ def schema() -> None:
 def recipes_list() -> None:
     """List the shipped recipes and what each does."""
     with _exit_codes():
-        from easytrain.recipes import describe, shipped
+        from easytrain.config.templates import describe, shipped
 
         for name, path in shipped().items():
             print(f"{name:<24} {describe(path)}")
@@ -186,7 +186,7 @@ def recipes_copy(
 ) -> None:
     """Copy a shipped recipe here to edit it."""
     with _exit_codes():
-        from easytrain.recipes import find
+        from easytrain.config.templates import find
 
         source = find(name)
         target = dest or Path(source.name)
@@ -265,7 +265,7 @@ def evaluate(
     with _exit_codes():
         if split not in ("test", "val"):
             raise RecipeError(f"--split: expected test or val, got '{split}'")
-        from easytrain.evaluation import reevaluate
+        from easytrain.pipeline.reevaluate import reevaluate
         from easytrain.registry import default_registry
         from easytrain.tracking.console import make_reporter
 
@@ -286,7 +286,7 @@ def evaluate(
 def report(run_dir: RunDirArg) -> None:
     """Write RUN_DIR/report.html: recipe, data, model, curves, metrics and gates on one page."""
     with _exit_codes():
-        from easytrain.report import write_report
+        from easytrain.tracking.report import write_report
 
         path = write_report(run_dir)
         print(f"report → {path}", file=sys.stderr)
@@ -349,7 +349,7 @@ def predict(
 ) -> None:
     """Predict raw inputs with a finished run, prepared the way the run prepared its data."""
     with _exit_codes():
-        from easytrain.predict import predict_run
+        from easytrain.deploy.predict import predict_run
 
         predict_run(run_dir, inputs or [], text or [], out, format, batch_size, allow_code)
 
@@ -370,7 +370,7 @@ def serve(
 ) -> None:
     """Serve a finished run over HTTP: POST /predict, GET /health, GET /metadata, /docs."""
     with _exit_codes():
-        from easytrain.serve import serve_run
+        from easytrain.deploy.serve import serve_run
 
         serve_run(run_dir, host, port, format, int(max_request_mb * 1_000_000), allow_code)
 

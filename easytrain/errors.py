@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from enum import IntEnum
 
@@ -74,3 +75,9 @@ class Interrupted(EasytrainError):
     """The user pressed Ctrl-C; a resumable checkpoint was written."""
 
     exit_code = ExitCode.INTERRUPTED
+
+
+def suggest(word: str, choices: list[str]) -> str:
+    """' (did you mean 'x'?)' when one choice is close to word, else ''."""
+    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""

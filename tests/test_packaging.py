@@ -69,7 +69,7 @@ def test_wheel_holds_every_recipe_byte_for_byte(wheel):
 
 def test_installed_cli_copies_digits_from_the_wheel(installed, tmp_path):
     where = run_installed(
-        installed, tmp_path, "-c", "import easytrain.recipes as r; print(r.recipes_dir())"
+        installed, tmp_path, "-c", "import easytrain.config.templates as r; print(r.recipes_dir())"
     )
     assert where.returncode == 0, where.stderr
     assert Path(where.stdout.strip()) == installed / "easytrain" / "recipes"  # not the checkout

@@ -16,7 +16,7 @@ from typing import Literal
 from pydantic import Field, NonNegativeInt, ValidationInfo, field_validator
 
 from easytrain.config.base import Section
-from easytrain.registry import suggest
+from easytrain.errors import suggest
 
 
 @cache

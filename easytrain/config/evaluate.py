@@ -19,7 +19,8 @@ from pydantic import (
 )
 
 from easytrain.config.base import Section
-from easytrain.registry import Registry, suggest
+from easytrain.errors import suggest
+from easytrain.registry import Registry
 
 GATE = re.compile(r"^\s*(>=|<=|>|<)?\s*([-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?)\s*$")
 Split = Literal["val", "test"]

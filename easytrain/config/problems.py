@@ -11,8 +11,7 @@ from easytrain.config.augment import AUGMENT_KINDS
 from easytrain.config.backbones import torchvision_models
 from easytrain.config.layers import LAYER_KINDS
 from easytrain.config.yamlpos import Path_, Positions, dotted
-from easytrain.errors import Problem
-from easytrain.registry import suggest
+from easytrain.errors import Problem, suggest
 
 _TYPE_WORDS = {
     "int": "a whole number",

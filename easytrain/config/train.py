@@ -17,7 +17,7 @@ from pydantic import (
 )
 
 from easytrain.config.base import Section
-from easytrain.registry import suggest
+from easytrain.errors import suggest
 
 Loss = Literal["auto", "cross_entropy", "bce", "mse", "l1", "huber"]
 

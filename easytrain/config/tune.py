@@ -24,7 +24,7 @@ from pydantic import (
 from easytrain.config.annotations import is_model, members
 from easytrain.config.base import Section
 from easytrain.config.train import Monitor
-from easytrain.registry import suggest
+from easytrain.errors import suggest
 
 Int = int  # `int:` is also a field name below; annotations there use this alias
 KINDS = ("loguniform", "uniform", "int", "choice")

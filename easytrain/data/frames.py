@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from easytrain.errors import RecipeError, RunFailed
-from easytrain.registry import suggest
+from easytrain.errors import RecipeError, RunFailed, suggest
 
 PARQUET = (".parquet", ".pq")
 JSON_LINES = (".jsonl", ".ndjson")

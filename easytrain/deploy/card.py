@@ -47,7 +47,7 @@ def sample_inputs(data: DataBundle) -> torch.Tensor:
 def save_data_card(data: DataBundle, run_dir: Path) -> dict[str, str]:
     """Write preprocessing.json and sample_inputs.pt; return them as artifacts."""
     from easytrain.engine.checkpoint import write_atomic
-    from easytrain.runs import write_json
+    from easytrain.pipeline.folders import write_json
 
     write_json(run_dir / DATA_CARD, data_card(data))
     sample = sample_inputs(data)

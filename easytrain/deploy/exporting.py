@@ -99,7 +99,7 @@ def write_model_card(
 ) -> dict[str, Any]:
     """export/model.json, keeping the files of earlier exports that are still there."""
     from easytrain.deploy.onnx import INPUT, OUTPUT
-    from easytrain.runs import write_json
+    from easytrain.pipeline.folders import write_json
 
     previous = read_json(folder / "model.json") or {}
     files = {

@@ -51,7 +51,7 @@ class LoadedRun:
 
     def architecture(self) -> nn.Module:
         """The run's network with freshly initialised weights, on the CPU, in eval mode."""
-        from easytrain.context import RunContext
+        from easytrain.pipeline.context import RunContext
         from easytrain.registry import default_registry
         from easytrain.stages.model import build_model
         from easytrain.tracking.console import PlainReporter
@@ -115,7 +115,7 @@ def load_run(run_dir: Path, allow_code: bool = False) -> LoadedRun:
 
 def _rebuild(recipe: Recipe) -> tuple[dict[str, Any], torch.Tensor]:
     """The data card and sample of a run that saved none: its data, prepared again."""
-    from easytrain.context import RunContext
+    from easytrain.pipeline.context import RunContext
     from easytrain.registry import default_registry
     from easytrain.tracking.console import PlainReporter
 

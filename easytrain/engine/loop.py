@@ -15,7 +15,6 @@ import torch
 
 from easytrain.config.load import monitor_mode
 from easytrain.config.train import TrainConfig
-from easytrain.context import RunContext
 from easytrain.data.stream import ImageStream
 from easytrain.engine import checkpoint, rng
 from easytrain.engine.distributed import all_sum, from_main, model_state, parallel, shard
@@ -26,6 +25,7 @@ from easytrain.engine.schedule import Schedule
 from easytrain.engine.state import LoopState, Trainables, restore, save
 from easytrain.errors import Interrupted, RunFailed
 from easytrain.metrics.scoring import evaluate_split
+from easytrain.pipeline.context import RunContext
 from easytrain.tracking.csvlog import write_metrics_csv
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from easytrain.context import RunContext
+from easytrain.pipeline.context import RunContext
 
 
 class Stage(Protocol):

@@ -6,7 +6,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from easytrain.config.evaluate import EvaluateConfig, ThresholdSearch
-from easytrain.context import RunContext
 from easytrain.data.bundle import DataBundle
 from easytrain.engine.optim import training_loss
 from easytrain.errors import RunFailed
@@ -15,6 +14,7 @@ from easytrain.metrics.gates import check_gates
 from easytrain.metrics.scoring import Predictions, predict_split, score
 from easytrain.metrics.tables import class_counts, confusion, per_class
 from easytrain.metrics.threshold import best_threshold, labels_at
+from easytrain.pipeline.context import RunContext
 
 BATCH = 1024  # examples per forward pass when scoring a split
 

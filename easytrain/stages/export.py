@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from easytrain.config.export import ExportConfig
-from easytrain.context import RunContext
 from easytrain.deploy.card import data_card, sample_inputs
 from easytrain.deploy.exporting import export_formats, failure, write_model_card
+from easytrain.pipeline.context import RunContext
 
 
 class ExportStage:

@@ -7,13 +7,13 @@ from torch import nn
 
 from easytrain.config.backbones import TorchvisionConfig
 from easytrain.config.model import CustomModelConfig
-from easytrain.context import RunContext
 from easytrain.data.bundle import DataBundle
 from easytrain.engine.checkpoint import write_atomic
 from easytrain.engine.optim import output_count
 from easytrain.errors import RecipeError
 from easytrain.models import ModelSpec
 from easytrain.models.summary import summarize
+from easytrain.pipeline.context import RunContext
 
 
 class TargetScale(nn.Module):

@@ -8,7 +8,6 @@ import numpy as np
 import torch
 
 from easytrain.config.preprocess import PreprocessConfig
-from easytrain.context import RunContext
 from easytrain.data.augment import build_augment
 from easytrain.data.bundle import DataBundle, Split
 from easytrain.data.inputs import image_info, model_inputs
@@ -16,6 +15,7 @@ from easytrain.data.raw import RawData
 from easytrain.data.split import NAMES, check_labels_seen, split_indices
 from easytrain.data.stream import ImageStream, should_stream, worker_count
 from easytrain.errors import RunFailed
+from easytrain.pipeline.context import RunContext
 
 
 class PreprocessStage:

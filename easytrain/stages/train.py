@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from easytrain.config.train import TrainConfig
-from easytrain.context import RunContext
 from easytrain.engine import checkpoint
 from easytrain.engine.loop import fit
 from easytrain.metrics import metric_names
+from easytrain.pipeline.context import RunContext
 
 
 class TrainStage:

@@ -26,13 +26,13 @@ def own_storage(folder: Path) -> str:
 
 def new_tune_dir(name: str, out: Path | None) -> Path:
     """`--out DIR` exactly (empty), or runs/<name>/tune-<time>[-N], made as run folders are."""
-    from easytrain.runs import new_run_dir
+    from easytrain.pipeline.folders import new_run_dir
 
     return new_run_dir(name, out, prefix="tune-")
 
 
 def latest_tune_dir(name: str) -> Path | None:
-    from easytrain.runs import runs_of
+    from easytrain.pipeline.folders import runs_of
 
     found = sorted(runs_of(name).glob(f"tune-*/{INFO}"), key=lambda p: p.stat().st_mtime)
     return found[-1].parent if found else None

@@ -165,7 +165,7 @@ def write_all(
     show: bool = True,
 ) -> dict[str, Any]:
     """study.csv, best.yaml, plots/ and summary.json (returned); the table when `show`."""
-    from easytrain.runs import write_json
+    from easytrain.pipeline.folders import write_json
 
     table = rows(study, config)
     write_csv(table, folder / "study.csv")

@@ -64,7 +64,7 @@ class Objective:
         return result["value"]
 
     def _run(self, trial: optuna.Trial, params: dict[str, Any], run_dir: Path) -> dict[str, Any]:
-        from easytrain.pipeline import RunOptions, run_pipeline
+        from easytrain.pipeline.run import RunOptions, run_pipeline
         from easytrain.tracking.console import SilentReporter
 
         recipe = validate_params(

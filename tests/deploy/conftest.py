@@ -48,8 +48,8 @@ def train(out: Path, recipe: Path | str, *overrides: str) -> Path:
 def test_split(run: Path) -> tuple[Any, Any, torch.Tensor, torch.Tensor]:
     """(raw data, its test indices, test inputs, test labels) rebuilt from the run's recipe."""
     from easytrain.config.load import load_recipe
-    from easytrain.context import RunContext
     from easytrain.data.split import split_indices
+    from easytrain.pipeline.context import RunContext
     from easytrain.registry import default_registry
     from easytrain.stages.preprocess import PreprocessStage
     from easytrain.tracking.console import PlainReporter

@@ -12,10 +12,10 @@ import pytest
 import torch
 
 from easytrain.deploy.loaded import load_run
+from easytrain.deploy.predict import sources
 from easytrain.deploy.predictor import Predictor
 from easytrain.errors import ExitCode
 from easytrain.metrics.scoring import predictions
-from easytrain.predict import sources
 from tests.conftest import cli
 from tests.deploy.conftest import FAMILIES, Family
 

@@ -21,8 +21,8 @@ from pydantic import ValidationError
 
 from easytrain.deploy.loaded import load_run
 from easytrain.deploy.predictor import Predictor
+from easytrain.deploy.serve import ImageRequest, TextRequest, model_inputs
 from easytrain.errors import EasytrainError
-from easytrain.serve import ImageRequest, TextRequest, model_inputs
 from tests.conftest import ROOT
 from tests.deploy.conftest import Family
 

@@ -170,7 +170,7 @@ def test_a_full_disk_fails_the_run_clearly_and_keeps_the_previous_checkpoint(
 AT_ONCE = """
 import sys, time
 from pathlib import Path
-from easytrain.runs import new_run_dir
+from easytrain.pipeline.folders import new_run_dir
 start = float(sys.argv[1])
 while time.time() < start:
     pass

@@ -1,30 +1,23 @@
-"""Named components that recipes refer to, and the plugins that add more.
+"""A registry of named components: each with its config class and the import path of its code.
 
 A component is registered with its pydantic config class (cheap to import) and the import path
 of its implementation, which is imported only when a run needs it. So `validate` and `schema`
 know every name without importing torch, and a plugin's heavy code loads only when used.
-
-Plugins: a package declares an entry point in the group ``easytrain.plugins`` that points at a
-function ``register(registry)``; it calls ``registry.add(...)`` for each thing it provides.
 """
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
-from importlib.metadata import entry_points
 from typing import Any, Literal, get_args
 
 from pydantic import BaseModel
 
-from easytrain.errors import RecipeError
+from easytrain.errors import RecipeError, suggest
 
 Kind = Literal["data", "preprocess", "model", "train", "evaluate", "export", "metric"]
 KINDS: tuple[Kind, ...] = get_args(Kind)
-PLUGIN_GROUP = "easytrain.plugins"
 
 
 @dataclass(frozen=True)
@@ -75,48 +68,3 @@ class Registry:
     def __iter__(self) -> Iterator[Component]:
         for items in self._items.values():
             yield from items.values()
-
-
-def suggest(word: str, choices: list[str]) -> str:
-    """' (did you mean 'x'?)' when one choice is close to word, else ''."""
-    close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
-    return f" (did you mean '{close[0]}'?)" if close else ""
-
-
-def _load_plugins(registry: Registry) -> None:
-    for entry in entry_points(group=PLUGIN_GROUP):
-        origin = entry.dist.name if entry.dist else entry.value
-        try:
-            register = entry.load()
-            register(_PluginRegistrar(registry, origin))
-        except Exception as exc:  # a broken plugin must not take the tool down with it
-            raise RecipeError(f"plugin '{entry.name}' ({origin}) failed to load: {exc}") from exc
-
-
-@dataclass
-class _PluginRegistrar:
-    """What a plugin's ``register`` receives: `add` that records where each thing came from."""
-
-    registry: Registry
-    origin: str
-
-    def add(
-        self,
-        kind: Kind,
-        name: str,
-        target: str,
-        config: type[BaseModel] | None = None,
-        info: Any = None,
-    ) -> None:
-        self.registry.add(kind, name, target, config, info, origin=self.origin)
-
-
-@cache
-def default_registry() -> Registry:
-    """Built-in components plus every installed plugin, built once per process."""
-    from easytrain.builtins import register_builtins
-
-    registry = Registry()
-    register_builtins(registry)
-    _load_plugins(registry)
-    return registry

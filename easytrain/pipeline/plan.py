@@ -16,9 +16,9 @@ import torch
 from torch import nn
 
 from easytrain.config.recipe import Recipe
-from easytrain.context import RunContext
 from easytrain.engine.device import resolve_device
 from easytrain.models.summary import probe_input, summarize
+from easytrain.pipeline.context import RunContext
 from easytrain.registry import Registry
 from easytrain.tracking.console import Reporter
 
@@ -51,7 +51,7 @@ def _megabytes(count: int) -> str:
 def plan(
     recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None
 ) -> dict[str, Any]:
-    from easytrain.pipeline import build_stages, check_against_data
+    from easytrain.pipeline.run import build_stages, check_against_data
     from easytrain.stages.model import build_model
 
     target = resolve_device(device or recipe.device)

@@ -11,8 +11,8 @@ from typing import Any
 
 from easytrain.config.load import dump_recipe
 from easytrain.config.recipe import Recipe
-from easytrain.context import RunContext
 from easytrain.errors import EasytrainError, GateFailed, Interrupted, Pruned, RecipeError
+from easytrain.pipeline.context import RunContext
 from easytrain.registry import Registry
 from easytrain.stages import Stage
 from easytrain.tracking.console import Reporter
@@ -108,7 +108,7 @@ def run_pipeline(
     from easytrain.engine.device import resolve_device
     from easytrain.engine.rng import deterministic, seed_everything
     from easytrain.engine.world import current_world
-    from easytrain.runs import environment, write_json
+    from easytrain.pipeline.folders import environment, write_json
 
     world = current_world()
     device = distributed.start(world, resolve_device(options.device or recipe.device))
@@ -164,7 +164,7 @@ def run_pipeline(
 def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
     """The folder this run writes to; for --resume, one whose checkpoint this recipe can continue."""
     from easytrain.engine.world import current_world
-    from easytrain.runs import RUNS_ROOT, latest_run_dir, new_run_dir
+    from easytrain.pipeline.folders import RUNS_ROOT, latest_run_dir, new_run_dir
 
     world = current_world()
     if world.distributed and options.out is None:  # `torchrun -m easytrain run …`: one shared name

@@ -17,10 +17,10 @@ from typing import Any
 import torch
 
 from easytrain.config.load import load_recipe
-from easytrain.context import RunContext
 from easytrain.data.bundle import DataBundle, Split
 from easytrain.data.stream import ImageStream
 from easytrain.errors import GateFailed, RecipeError, RunFailed
+from easytrain.pipeline.context import RunContext
 from easytrain.registry import Registry
 from easytrain.tracking.console import Reporter
 
@@ -126,8 +126,8 @@ def reevaluate(
 ) -> dict[str, Any]:
     """Evaluate the run's best weights; write and return evaluations/<timestamp>.json's content."""
     from easytrain.engine import checkpoint
-    from easytrain.pipeline import check_against_data
-    from easytrain.runs import write_json
+    from easytrain.pipeline.folders import write_json
+    from easytrain.pipeline.run import check_against_data
     from easytrain.stages.evaluate import evaluate, report_lines
     from easytrain.stages.model import ModelStage
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from easytrain.errors import RecipeError
-from easytrain.registry import suggest
+from easytrain.errors import RecipeError, suggest
 
 
 def recipes_dir() -> Path:
-    packaged = Path(__file__).parent / "recipes"  # inside an installed wheel
-    return packaged if packaged.is_dir() else Path(__file__).parent.parent / "recipes"  # a checkout
+    package = Path(__file__).parent.parent
+    packaged = package / "recipes"  # inside an installed wheel
+    return packaged if packaged.is_dir() else package.parent / "recipes"  # a checkout
 
 
 def shipped() -> dict[str, Path]:
