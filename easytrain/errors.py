@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 
 
 class ExitCode(IntEnum):
@@ -58,6 +59,7 @@ class GateFailed(EasytrainError):
     def __init__(self, message: str, gates: list[dict] | None = None):
         super().__init__(message)
         self.gates = gates or []
+        self.run_dir: Path | None = None  # set by easytrain.run, for load_run
 
 
 class Pruned(Exception):
