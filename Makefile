@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup quickstart test lint docs reliability
+.PHONY: setup quickstart test lint docs reliability docs-build
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ lint: $(STAMP)
 
 docs: $(STAMP)
 	$(BIN)/python -m easytrain.config.reference
+
+# The documentation site (mkdocs.yml, docs/) into build/site; strict: a broken link fails it.
+docs-build: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q
 
 # The hardening tests at length (about 20 min on 2 cores, in one process): 2,000 fuzzed recipes,
 # 50 runs SIGKILLed three times each, 2,000 corrupted variants of each base image (400 of each PNG

@@ -1,4 +1,4 @@
-"""The recipe reference in README.md, rendered from the same models that validate recipes."""
+"""The recipe reference page, docs/reference.md, rendered from the models that validate recipes."""
 
 from __future__ import annotations
 
@@ -87,18 +87,23 @@ def _members(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in get_args(annotation) for m in _members(arg)]
 
 
-def update_readme(path: str = "README.md") -> bool:
-    """Rewrite the reference between the markers; True when it changed."""
+PAGE = "docs/reference.md"
+
+
+def update_page(path: str = PAGE) -> bool:
+    """Rewrite the reference between the page's markers; True when it changed."""
     from pathlib import Path
 
-    readme = Path(path)
-    text = readme.read_text()
+    page = Path(path)
+    text = page.read_text(encoding="utf-8")
+    if START not in text or END not in text:
+        raise SystemExit(f"{path}: the markers {START} and {END} are missing")
     head, _, rest = text.partition(START)
     _, _, tail = rest.partition(END)
     updated = f"{head}{START}\n{render()}{END}{tail}"
-    readme.write_text(updated)
+    page.write_text(updated, encoding="utf-8")
     return updated != text
 
 
 if __name__ == "__main__":
-    print("README.md updated" if update_readme() else "README.md already up to date")
+    print(f"{PAGE} updated" if update_page() else f"{PAGE} already up to date")
