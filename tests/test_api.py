@@ -96,3 +96,23 @@ def test_import_easytrain_stays_light() -> None:
     code = "import sys, easytrain; easytrain.load_recipe; print('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert done.stdout.strip() == "False", done.stderr
+
+
+@pytest.mark.slow
+def test_the_example_notebook_runs_and_shows_its_answers(tmp_path: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    (tmp_path / "recipes").symlink_to(RECIPES)  # as from the repository root; runs/ lands here
+    notebook = nbformat.read(ROOT / "examples" / "python-api.ipynb", as_version=4)
+    NotebookClient(notebook, timeout=240, resources={"metadata": {"path": str(tmp_path)}}).execute()
+    shown = [
+        output["data"]["text/plain"]
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+        if "data" in output
+    ]
+    assert shown[0].startswith("('succeeded',")
+    assert "'class': 'virginica'" in shown[2]
+    assert shown[3] == "True"
