@@ -31,8 +31,9 @@ docs: $(STAMP)
 	$(BIN)/python -m easytrain.config.reference
 
 # The documentation site (mkdocs.yml, docs/) into build/site; strict: a broken link fails it.
+# No -q: it hides the warnings from --strict's count, and a broken link would pass.
 docs-build: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict -q
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
 
 # The hardening tests at length (about 20 min on 2 cores, in one process): 2,000 fuzzed recipes,
 # 50 runs SIGKILLed three times each, 2,000 corrupted variants of each base image (400 of each PNG

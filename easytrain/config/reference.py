@@ -62,7 +62,7 @@ def render(registry: Registry | None = None) -> str:
         for member in members:
             parts += [
                 "",
-                f"**`{section}:` — {member.__doc__.strip().splitlines()[0]}**",
+                f"## `{section}:` — {member.__doc__.strip().splitlines()[0]}",
                 "",
                 "| key | type | default | what it does |",
                 "| --- | --- | --- | --- |",
