@@ -44,7 +44,7 @@ def _error(message: str) -> None:
 
 @contextmanager
 def _exit_codes() -> Iterator[None]:
-    """Turn our exceptions into a message and the exit code DESIGN.md promises; no tracebacks."""
+    """Turn our exceptions into a message and the exit code docs/getting-started.md documents."""
     try:
         yield
     except EasytrainError as exc:
