@@ -11,7 +11,7 @@ import ast
 import importlib.util
 from functools import cache
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, NonNegativeInt, ValidationInfo, field_validator
 
@@ -52,6 +52,8 @@ def _registered_name(node: ast.FunctionDef) -> str:
 
 class TorchvisionConfig(Section):
     """A torchvision classification model (resnet18, mobilenet_v3_small, efficientnet_b0, vit_b_16 …), its head sized from the data."""
+
+    union_tag: ClassVar[str] = "torchvision"  # the recipe union's member for every such model
 
     type: str
     """The torchvision model name, e.g. resnet18 (see torchvision.models.list_models())."""

@@ -4,6 +4,7 @@ gates a CI job relies on (absolute bounds, and drops against a baseline run)."""
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,6 +16,7 @@ from pydantic import (
     PlainSerializer,
     PlainValidator,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -31,6 +33,8 @@ def parse_gate(expression: float | str) -> tuple[str | None, float]:
     if isinstance(expression, bool):
         raise ValueError("a gate is a number or a comparison like '>= 0.95', not true/false")
     if isinstance(expression, int | float):
+        if not math.isfinite(expression):
+            raise ValueError(f"a gate is a finite number, got {expression}")
         return None, float(expression)
     match = GATE.match(expression)
     if not match:
@@ -184,6 +188,14 @@ class EvaluateConfig(Section):
     """Two classes only: predict class 1 when its probability reaches this, or {optimize: f1} to choose it on the validation split; none: the more probable class."""
     plots: bool = True
     """Write PNG plots to plots/: curves, confusion matrix, ROC/PR, regression errors, worst images."""
+
+    @field_validator("max_drop")
+    @classmethod
+    def _needs_baseline(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        # here rather than below, so that the error points at max_drop (baseline comes first)
+        if value and "baseline" in info.data and info.data["baseline"] is None:
+            raise ValueError("max_drop compares against a baseline: set evaluate.baseline too")
+        return value
 
     @model_validator(mode="after")
     def _baseline_and_max_drop(self) -> EvaluateConfig:

@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 
 from easytrain.config.data import held_out_fractions
+from easytrain.config.logged import raw_task, unlogged
 from easytrain.config.overrides import apply_overrides
 from easytrain.config.problems import problem_order, to_problems
 from easytrain.config.recipe import Recipe, recipe_model
@@ -64,7 +65,7 @@ def validate_data(
     model = recipe_model(registry)
     problems = [
         Problem(message, key=dotted(key), where=positions.nearest(key))
-        for key, message in check_recipe(data)
+        for key, message in check_recipe(data, registry.names("metric"))
     ]
     try:
         recipe = model.model_validate(data, context={"allow_code": allow_code, "registry": registry})
@@ -103,7 +104,7 @@ def _get(data: Any, *path: str, default: Any = None) -> Any:
     return data
 
 
-def check_recipe(data: dict[str, Any]) -> list[tuple[Path_, str]]:
+def check_recipe(data: dict[str, Any], metrics: list[str] | None = None) -> list[tuple[Path_, str]]:
     """Checks that span sections. They read the raw data (defaults where a key is left out), so
     that they are reported together with pydantic's field errors, not after those are fixed."""
     problems: list[tuple[Path_, str]] = []
@@ -114,9 +115,16 @@ def check_recipe(data: dict[str, Any]) -> list[tuple[Path_, str]]:
     if isinstance(_get(data, "train", "early_stopping"), dict):
         key = ("train", "early_stopping", "monitor")
         monitors.append((key, _get(data, *key, default="val_loss")))
+    task = raw_task(_get(data, "data"))
     for key, monitor in monitors:
         if isinstance(monitor, str) and monitor.startswith("val_") and fractions["val"] == 0:
             problems.append((key, f"'{monitor}' needs a validation split, but data.split.val is 0"))
+        elif reason := unlogged(monitor, _get(data, "evaluate"), task, metrics or []):
+            problems.append((key, reason))
+    if _get(data, "train", "class_weights") is not None and task == "regression":
+        problems.append(
+            (("train", "class_weights"), "class weights are for classification, but this data is regression")
+        )
     problems += tune_problems(data, fractions["val"])
     gate_split = _get(data, "evaluate", "gate_split", default="test")
     if _get(data, "evaluate", "gates") and fractions.get(gate_split) == 0:

@@ -82,10 +82,13 @@ def apply_override(data: dict[str, Any], positions: Positions, item: str) -> Non
     path: Path_ = ()
     for part in parts[:-1]:
         container, key = _step(node, part, origin)
-        if isinstance(container, dict) and not isinstance(container.get(key), dict | list):
+        created = isinstance(container, dict) and not isinstance(container.get(key), dict | list)
+        if created:
             container[key] = {}
         node = container[key]
         path = (*path, key)
+        if created:  # a section the override made is located at the override, not in the file
+            positions[path] = origin
     container, key = _step(node, parts[-1], origin)
     container[key] = value
     path = (*path, key)

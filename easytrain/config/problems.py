@@ -59,21 +59,40 @@ def models_at(root: type[BaseModel], loc: Path_) -> list[type[BaseModel]]:
     return [m for a in current for m in members(a) if is_model(m)]
 
 
-def data_path(data: Any, loc: Path_) -> Path_:
+def data_path(data: Any, loc: Path_, root: type[BaseModel] | None = None) -> Path_:
     """pydantic's loc without the union tags it inserts, i.e. the path in the user's data."""
+    return _walk(data, loc, root)[0]
+
+
+def _walk(
+    data: Any, loc: Path_, root: type[BaseModel] | None, missing: bool = False
+) -> tuple[Path_, tuple[Path_, str] | None]:
+    """The path in the user's data, and the deepest union member pydantic named on the way
+    (where it is, and the member's name: a tag such as 'cnn', or 'constrained-float')."""
     path: list[str | int] = []
-    node = data
+    node, branch = data, None
     for index, part in enumerate(loc):
         if part == "[key]":  # pydantic's marker for an error in a mapping's key
             continue
+        last = index == len(loc) - 1
+        tag = root is not None and isinstance(part, str) and _is_tag(root, loc[:index], part)
+        if tag and not (last and missing):  # `text:` is a data source and a TextData key
+            branch = (tuple(path), part)
+            continue
         if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
-        elif index < len(loc) - 1 and isinstance(part, str):
-            continue  # a tag such as 'cnn' or 'conv'
+        elif isinstance(part, str) and (not last or not missing):
+            branch = (tuple(path), part)
+            continue  # a tag such as 'cnn' or 'conv', or a member of a union: 'constrained-float'
         else:
             node = None
         path.append(part)
-    return tuple(path)
+    return tuple(path), branch
+
+
+def _is_tag(root: type[BaseModel], parent: Path_, part: str) -> bool:
+    candidates = models_at(root, parent) if parent else []
+    return len(candidates) > 1 and any(part in _tags(model) for model in candidates)
 
 
 def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]:
@@ -81,6 +100,7 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
     if kind == "extra_forbidden":
         allowed = sorted(
             {name for m in models_at(root, error["loc"][:-1]) for name in m.model_fields}
+            - {loc[-1]}  # a key of another member of the union is no suggestion
         )
         return f"unknown key '{loc[-1]}'{suggest(str(loc[-1]), allowed)}", loc
     if kind == "missing":
@@ -126,6 +146,8 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
         )
     if kind.endswith(("_type", "_parsing")) and kind.split("_")[0] in _TYPE_WORDS:
         return f"expected {_TYPE_WORDS[kind.split('_')[0]]}, got {_got(value)}", loc
+    if kind == "finite_number":
+        return f"expected a number (not nan or inf), got {_got(value)}", loc
     if kind == "model_attributes_type" or kind == "model_type":
         return f"expected a mapping of keys to values, got {_got(value)}", loc
     if kind in ("value_error", "assertion_error"):
@@ -140,11 +162,52 @@ def to_problems(
     exc: ValidationError, data: Any, positions: Positions, root: type[BaseModel]
 ) -> list[Problem]:
     problems: list[Problem] = []
-    for error in exc.errors(include_url=False):
-        loc = data_path(data, tuple(error["loc"]))
+    for error, loc in _one_member_each(exc.errors(include_url=False), data, root):
         message, key_path = _message(error, root, loc)
         problems.append(Problem(message, key=dotted(key_path), where=positions.nearest(key_path)))
     return sorted(set(problems), key=problem_order)
+
+
+def _kind_of_member(name: str) -> str:
+    """What a union member pydantic names takes: 'ThresholdSearch' a mapping, 'list[int]' a list."""
+    if name[:1].isupper() and name.isidentifier():
+        return "mapping"
+    return "list" if name.startswith(("list[", "tuple[")) else "scalar"
+
+
+def _kind_of_value(value: Any) -> str:
+    return "mapping" if isinstance(value, dict) else "list" if isinstance(value, list) else "scalar"
+
+
+def _one_member_each(
+    errors: list[Any], data: Any, root: type[BaseModel]
+) -> list[tuple[Any, Path_]]:
+    """Errors with their data paths. Where a plain union (`0.5 | {optimize: f1}`) failed in every
+    member, only the members that take the kind of value given are kept: a mapping is not told
+    that it should be a number."""
+    walked = [(e, *_walk(data, tuple(e["loc"]), root, e["type"] == "missing")) for e in errors]
+    members: dict[Path_, set[str]] = {}
+    for _, _, branch in walked:
+        if branch is not None:
+            members.setdefault(branch[0], set()).add(branch[1])
+    kept = []
+    for error, path, branch in walked:
+        if branch is not None and len(members[branch[0]]) > 1:
+            given = _kind_of_value(_value_at(data, branch[0]))
+            fitting = {m for m in members[branch[0]] if _kind_of_member(m) == given}
+            if fitting and branch[1] not in fitting:
+                continue
+        kept.append((error, path))
+    return kept
+
+
+def _value_at(data: Any, path: Path_) -> Any:
+    for part in path:
+        try:
+            data = data[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return data
 
 
 def problem_order(problem: Problem) -> tuple[int, int, str]:

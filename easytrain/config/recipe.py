@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import AfterValidator, Discriminator, Field, Tag, create_model
 
 from easytrain.config.backbones import TorchvisionConfig, torchvision_models
-from easytrain.config.base import Section
+from easytrain.config.base import Section, Seed
 from easytrain.config.data import DataConfig
 from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
@@ -26,7 +26,7 @@ from easytrain.registry import Kind, Registry
 
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-TORCHVISION_TAG = "torchvision"  # the member for `type: resnet18` and every torchvision model
+TORCHVISION_TAG = TorchvisionConfig.union_tag  # the member for `type: resnet18` and every torchvision model
 IMPORT_TAG = CustomModelConfig.union_tag  # the member for `type: package.module:Class`
 
 
@@ -50,7 +50,7 @@ class Recipe(Section):
 
     name: Annotated[str, AfterValidator(_run_name)]
     """Names the run folder: runs/<name>/<timestamp>/. Defaults to the recipe's file name."""
-    seed: int = 0
+    seed: Seed = 0
     """Seeds data splits, initialisation and shuffling: the same seed gives the same run on CPU."""
     device: Annotated[str, AfterValidator(_device)] = "auto"
     """auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps."""

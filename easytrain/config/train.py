@@ -22,6 +22,15 @@ from easytrain.errors import suggest
 Loss = Literal["auto", "cross_entropy", "bce", "mse", "l1", "huber"]
 
 
+def _beta(value: float) -> float:
+    if not 0.0 <= value < 1.0:  # torch's Adam refuses anything else, but only once training starts
+        raise ValueError(f"a beta must be at least 0 and less than 1, got {value}")
+    return value
+
+
+Beta = Annotated[float, AfterValidator(_beta)]
+
+
 def _logged_value(monitor: str, info: ValidationInfo) -> str:
     """A column of metrics.csv: train_loss, val_loss or val_<metric>."""
     registry = (info.context or {}).get("registry")
@@ -59,7 +68,7 @@ class OptimizerConfig(Section):
     """sgd and rmsprop."""
     nesterov: bool = False
     """sgd: Nesterov momentum."""
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[Beta, Beta] = (0.9, 0.999)
     """adam and adamw: decay rates of the moment estimates."""
 
 

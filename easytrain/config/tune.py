@@ -22,7 +22,7 @@ from pydantic import (
 )
 
 from easytrain.config.annotations import is_model, members
-from easytrain.config.base import Section
+from easytrain.config.base import Section, Seed
 from easytrain.config.train import Monitor
 from easytrain.errors import suggest
 
@@ -200,7 +200,7 @@ class TuneConfig(Section):
     """Epochs every trial runs before the pruner may stop it (early epochs say little)."""
     startup_trials: PositiveInt = 5
     """Trials sampled at random and never pruned, before tpe and the pruner start judging."""
-    seed: int | None = None
+    seed: Seed | None = None
     """Seeds the sampler (worker k adds k); default: the recipe's seed."""
     space: dict[SpaceKey, Distribution] = Field(min_length=1)
     """Dotted recipe key → distribution: {loguniform: [1e-4, 1e-1]}, {uniform: [0, 0.5]}, {int: [5, 30], step: 5}, {choice: [[64], [128, 64]]}."""

@@ -55,10 +55,28 @@ def check_against_data(ctx: RunContext) -> None:
     loss = recipe.train.loss
     if loss != "auto" and (loss in ("cross_entropy", "bce")) != (task == "classification"):
         problems.append(f"train.loss: '{loss}' does not fit a {task} task")
+    problems += _monitor_problems(recipe, task, splits)
+    if recipe.train.class_weights is not None and task != "classification":
+        problems.append("train.class_weights: class weights are for classification; this data is regression")
     if getattr(recipe.data, "sampler", "shuffle") == "balanced" and task != "classification":
         problems.append("data.sampler: balanced draws classes equally; this data is regression")
     if problems:
         raise RecipeError(problems)
+
+
+def _monitor_problems(recipe: Recipe, task: str, splits: set[str]) -> list[str]:
+    """A monitor the run does not log (the task's default metrics lack it) picks no best.pt."""
+    from easytrain.metrics import metric_names
+
+    train, evaluate = recipe.train, recipe.evaluate
+    key = "train.early_stopping.monitor" if train.early_stopping else "train.monitor"
+    monitor = train.early_stopping.monitor if train.early_stopping else train.monitor
+    if not monitor.startswith("val_") or monitor == "val_loss" or "val" not in splits:
+        return []
+    name = monitor.removeprefix("val_")
+    if name in metric_names(evaluate.metrics, evaluate.needed_metrics(), task):  # type: ignore[arg-type]
+        return []
+    return [f"{key}: '{monitor}' is not logged for {task} data: add {name} to evaluate.metrics"]
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -83,6 +101,7 @@ def resume_differences(saved: dict[str, Any], current: dict[str, Any]) -> list[s
 
 
 def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str, Any]:
+    weights = {"class_weights": ctx.class_weights} if ctx.class_weights else {}
     return {
         "status": status,
         "error": error,
@@ -96,7 +115,7 @@ def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str,
         "epochs_completed": len(ctx.history),
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
         "artifacts": ctx.artifacts,
-    }
+    } | weights
 
 
 def run_pipeline(

@@ -13,10 +13,23 @@ class TrainStage:
     def __init__(self, config: TrainConfig):
         self.config = config
 
+    def _show_weights(self, ctx: RunContext) -> None:
+        """auto weights come from the training split: show them, and keep them in summary.json."""
+        from easytrain.engine.optim import class_weights
+
+        assert ctx.data is not None and ctx.data.classes is not None
+        weights = class_weights(self.config, ctx.data.train.y, len(ctx.data.classes))
+        assert weights is not None
+        shown = {str(c): round(float(w), 4) for c, w in zip(ctx.data.classes, weights, strict=True)}
+        ctx.class_weights = shown
+        ctx.reporter.info("class weights (auto): " + ", ".join(f"{c} {w:g}" for c, w in shown.items()))
+
     def run(self, ctx: RunContext) -> None:
         assert ctx.data is not None and ctx.model is not None
         evaluate = ctx.recipe.evaluate
         names = metric_names(evaluate.metrics, evaluate.needed_metrics(), ctx.data.task)
+        if self.config.class_weights == "auto" and ctx.data.classes:
+            self._show_weights(ctx)
         state = fit(ctx, self.config, names)
         ctx.history, ctx.best_epoch = state.history, state.best_epoch
         best = ctx.run_dir / "checkpoints" / "best.pt"

@@ -3,6 +3,7 @@
 The corpus lives in tests/config/broken/. Each file starts with one or more header lines:
 
     # expect: <text the error output must contain>   (e.g. ":14:5 train.optimizer.lr:")
+    # absent: <text the error output must not contain>  (optional)
     # xfail: <why>                                    (optional: a known package bug)
 
 Line numbers in the expectations count those header lines too. Cases that cannot carry a header
@@ -48,7 +49,8 @@ def _corpus() -> list[pytest.ParameterSet]:
         marks = [
             pytest.mark.xfail(reason=reason, strict=True) for reason in _headers(text, "xfail")
         ]
-        cases.append(pytest.param(path, _headers(text, "expect"), marks=marks, id=path.stem))
+        expected = (_headers(text, "expect"), _headers(text, "absent"))
+        cases.append(pytest.param(path, expected, marks=marks, id=path.stem))
     return cases
 
 
@@ -76,7 +78,7 @@ def _assert_refused(result, expected: list[str]) -> None:
 def test_corpus_is_large_and_every_case_says_what_it_expects():
     assert len(CORPUS) + len(GENERATED) >= 30
     for case in CORPUS:
-        path, expected = case.values
+        path, (expected, _) = case.values
         assert expected, f"{path.name} has no '# expect:' line"
         assert path.read_text(encoding="utf-8").startswith("# expect:"), path.name
 
@@ -90,8 +92,12 @@ def test_control_a_shipped_recipe_is_valid():
 
 
 @pytest.mark.parametrize(("path", "expected"), CORPUS)
-def test_broken_recipe_is_refused(path: Path, expected: list[str]):
-    _assert_refused(_validate(str(path)), expected)
+def test_broken_recipe_is_refused(path: Path, expected: tuple[list[str], list[str]]):
+    present, absent = expected
+    result = _validate(str(path))
+    _assert_refused(result, present)
+    shown = [text for text in absent if text in result.output]
+    assert not shown, f"{shown} must not be in:\n{result.output}"
 
 
 @pytest.fixture
@@ -136,6 +142,8 @@ def test_override_can_fix_a_broken_recipe():
         ("model.hidden=[1,", ["YAML syntax error"]),
         ("..=3", ["is not a dotted key"]),
         ("model.hidden.7=3", ["not an index of this list"]),
+        ("nosuch.key=3", ["unknown key 'nosuch'"]),
+        ("train.nosuch.key=3", ["train.nosuch: unknown key 'nosuch'"]),
     ],
 )
 def test_bad_override_is_refused_and_named(override: str, expected: list[str]):
