@@ -70,19 +70,23 @@ class OptimizerConfig(Section):
     """sgd: Nesterov momentum."""
     betas: tuple[Beta, Beta] = (0.9, 0.999)
     """adam and adamw: decay rates of the moment estimates."""
+    layer_decay: float | None = Field(None, gt=0.0, le=1.0)
+    """Pretrained (hf) models: each layer below the top learns at this factor of the one above (lr × decay^depth); none: one rate for all."""
 
 
 class SchedulerConfig(Section):
-    name: Literal["none", "cosine", "step", "multistep", "exponential", "onecycle", "plateau"] = (
-        "cosine"
-    )
+    name: Literal[
+        "none", "cosine", "linear", "step", "multistep", "exponential", "onecycle", "plateau"
+    ] = "cosine"
     """How the learning rate changes: updated every optimizer step (plateau: every epoch)."""
     warmup_epochs: NonNegativeInt = 0
     """Linear warmup from near zero to optimizer.lr over this many epochs."""
     warmup_steps: NonNegativeInt = 0
     """Linear warmup over this many optimizer steps (instead of warmup_epochs)."""
+    warmup_ratio: float = Field(0.0, ge=0.0, lt=1.0)
+    """Linear warmup over this share of all optimizer steps (instead of warmup_epochs), e.g. 0.1 for fine-tuning."""
     min_lr: NonNegativeFloat = 0.0
-    """cosine: the learning rate reached at the last step."""
+    """cosine, linear: the learning rate reached at the last step."""
     step_size: PositiveInt = 10
     """step: epochs between decays."""
     milestones: list[PositiveInt] = [30, 60]
@@ -100,9 +104,9 @@ class SchedulerConfig(Section):
 
     @model_validator(mode="after")
     def _one_warmup(self) -> SchedulerConfig:
-        if self.warmup_epochs and self.warmup_steps:
-            raise ValueError("give warmup_epochs or warmup_steps, not both")
-        if self.name == "onecycle" and (self.warmup_epochs or self.warmup_steps):
+        if sum(bool(w) for w in (self.warmup_epochs, self.warmup_steps, self.warmup_ratio)) > 1:
+            raise ValueError("give one of warmup_epochs, warmup_steps or warmup_ratio")
+        if self.name == "onecycle" and (self.warmup_epochs or self.warmup_steps or self.warmup_ratio):
             raise ValueError("onecycle warms up by itself (pct_start); remove the warmup")
         return self
 

@@ -13,23 +13,49 @@ from easytrain.errors import RecipeError
 _NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
 
 
+def _depths(model: nn.Module, params: list[nn.Parameter]) -> dict[int, int] | None:
+    """Each parameter's depth below the top (0: the head), from a model that knows its layers
+    (`layer_depths()`, e.g. models.hf), for optimizer.layer_decay; None when it does not."""
+    for module in model.modules():
+        depths = getattr(module, "layer_depths", None)
+        if callable(depths):
+            return depths()
+    return None
+
+
 def parameter_groups(model: nn.Module, config: OptimizerConfig) -> list[dict]:
-    """One group, or two when biases and normalization weights are spared weight decay."""
+    """One group, two when biases and normalization weights are spared weight decay, and one
+    per layer (and decay) with layer_decay: lr × decay^depth, the top layer's group first."""
     # Every parameter, frozen ones too: they have no gradient, so the optimizer skips them until
     # they are unfrozen (train.unfreeze_after), without a new optimizer or a break in its state.
     params = list(model.parameters())
-    if not config.weight_decay_exclude_norm or not config.weight_decay:
-        return [{"params": params}]
-    spared = {
-        id(p)
-        for module in model.modules()
-        for name, p in module.named_parameters(recurse=False)
-        if isinstance(module, _NORMS) or name == "bias"
-    }
-    return [
-        {"params": [p for p in params if id(p) not in spared]},
-        {"params": [p for p in params if id(p) in spared], "weight_decay": 0.0},
-    ]
+    spared: set[int] = set()
+    if config.weight_decay_exclude_norm and config.weight_decay:
+        spared = {
+            id(p)
+            for module in model.modules()
+            for name, p in module.named_parameters(recurse=False)
+            if isinstance(module, _NORMS) or name == "bias"
+        }
+    depths = _depths(model, params) if config.layer_decay is not None else None
+    if depths is None and config.layer_decay is not None:
+        raise RecipeError(
+            "train.optimizer.layer_decay: this model has no numbered layers; it is for "
+            "pretrained (model.type: hf) models"
+        )
+    groups: dict[tuple[int, bool], list[nn.Parameter]] = {}
+    for p in params:
+        key = ((depths or {}).get(id(p), 0), id(p) in spared)
+        groups.setdefault(key, []).append(p)
+    out = []
+    for (depth, no_decay), members in sorted(groups.items()):
+        group: dict = {"params": members}
+        if no_decay:
+            group["weight_decay"] = 0.0
+        if depths is not None:
+            group["lr"] = config.lr * config.layer_decay**depth  # type: ignore[operator]
+        out.append(group)
+    return out
 
 
 def build_optimizer(model: nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:

@@ -22,7 +22,8 @@ class Schedule:
         if config is None or config.name == "none":
             return
         total = steps_per_epoch * epochs
-        warmup = config.warmup_steps or config.warmup_epochs * steps_per_epoch
+        warmup = (config.warmup_steps or config.warmup_epochs * steps_per_epoch
+                  or round(config.warmup_ratio * total))
         warmup = min(warmup, max(total - 1, 0))
         main = self._main(config, optimizer, steps_per_epoch, total - warmup)
         if warmup == 0:
@@ -38,6 +39,10 @@ class Schedule:
               steps_per_epoch: int, steps: int) -> sched.LRScheduler | None:
         if config.name == "cosine":
             return sched.CosineAnnealingLR(optimizer, T_max=max(steps, 1), eta_min=config.min_lr)
+        if config.name == "linear":  # to min_lr at the last step (per group: layer decay)
+            peak = optimizer.param_groups[0]["lr"]
+            return sched.LinearLR(optimizer, start_factor=1.0, end_factor=config.min_lr / peak,
+                                  total_iters=max(steps, 1))
         if config.name == "step":
             return sched.StepLR(optimizer, config.step_size * steps_per_epoch, config.gamma)
         if config.name == "multistep":

@@ -11,6 +11,7 @@ from easytrain.config.data import (
 )
 from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
+from easytrain.config.hf import HFConfig
 from easytrain.config.model import CNNConfig, EmbeddingBagConfig, MLPConfig
 from easytrain.config.preprocess import PreprocessConfig
 from easytrain.config.sequence_models import GRUConfig, LSTMConfig, TabularConfig, TransformerConfig
@@ -48,6 +49,7 @@ def register_builtins(registry: Registry) -> None:
             info={"inputs": "tokens"},
         )
     registry.add("model", "tabular", "easytrain.models.tabular:build", TabularConfig)
+    registry.add("model", "hf", "easytrain.models.hf:build", HFConfig, info={"inputs": "tokens"})
     registry.add("train", "default", "easytrain.stages.train:TrainStage", TrainConfig)
     registry.add("evaluate", "default", "easytrain.stages.evaluate:EvaluateStage", EvaluateConfig)
     registry.add("export", "default", "easytrain.stages.export:ExportStage", ExportConfig)

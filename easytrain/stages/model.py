@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from easytrain.config.backbones import TorchvisionConfig
+from easytrain.config.hf import HFConfig
 from easytrain.config.model import CustomModelConfig
 from easytrain.data.bundle import DataBundle
 from easytrain.engine.checkpoint import write_atomic
@@ -56,6 +57,12 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
         categories = tuple(len(c["categories"]) + 1 for c in table["categorical"].values())
     spec = ModelSpec(data.input_shape, outputs, data.task, categories=categories,
                      vocab_size=text.get("vocab_size"))
+    if isinstance(config, HFConfig):  # a pretrained model: its files, frozen parts, adapters
+        from easytrain.models.hf import build_hf
+
+        torch.manual_seed(ctx.recipe.seed)  # the new head's initial weights
+        model: nn.Module = build_hf(config, spec, text, data.classes, pretrained)
+        return _scaled(model, data), spec
     if isinstance(config, CustomModelConfig):
         from easytrain.models.custom import build
     elif isinstance(config, TorchvisionConfig):
@@ -69,10 +76,15 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
         build = component.load()
     torch.manual_seed(ctx.recipe.seed)  # the same seed gives the same initial weights
     model = build(config, spec)
+    return _scaled(model, data), spec
+
+
+def _scaled(model: nn.Module, data: DataBundle) -> nn.Module:
+    """Regression: outputs in target units."""
     if data.task == "regression":
         target = data.preprocessing["target"]
         model = TargetScale(model, target["mean"], target["std"])
-    return model, spec
+    return model
 
 
 class ModelStage:

@@ -24,7 +24,7 @@ class PreprocessStage:
 
     def run(self, ctx: RunContext) -> None:
         recipe = ctx.recipe
-        raw: RawData = ctx.registry.get("data", recipe.data.source).load()(recipe.data)
+        raw = _load(ctx)
         for note in raw.notes:
             ctx.reporter.info(note)
         if len(raw.y) == 0:
@@ -72,6 +72,18 @@ class PreprocessStage:
         )
         sizes = ", ".join(f"{name} {len(parts[name])}" for name in NAMES)
         ctx.reporter.info(f"data: {raw.description}, {raw.task}, input {raw.input_shape}, {sizes}")
+
+
+def _load(ctx: RunContext) -> RawData:
+    """The data source's examples; texts for a pretrained model through that model's tokenizer,
+    whose files the run folder keeps (tokenizer/), as it keeps a vocabulary."""
+    recipe = ctx.recipe
+    if getattr(recipe.model, "type", None) == "hf":
+        from easytrain.data import hf_text
+
+        folder = ctx.run_dir / hf_text.TOKENIZER_DIR if ctx.world.main else None
+        return hf_text.load(recipe.data, recipe.model, folder)  # type: ignore[arg-type]
+    return ctx.registry.get("data", recipe.data.source).load()(recipe.data)
 
 
 def _streams(

@@ -1,0 +1,93 @@
+"""`model: {type: hf}`: a pretrained Hugging Face model, fine-tuned fully, head-only or with LoRA.
+
+No transformers import here: `validate` and `schema` stay fast. The model's own tokenizer replaces
+easytrain's vocabulary, so the text source's tokenizer settings do not apply (see `hf_problems`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, PositiveFloat, PositiveInt, ValidationInfo, field_validator
+
+from easytrain.config.base import Section
+
+# data sources an hf model reads, and the keys of each that its own tokenizer makes moot
+HF_SOURCES: dict[str, tuple[str, ...]] = {
+    "text": ("level", "lowercase", "vocab_size", "min_freq", "max_length"),
+}
+
+
+class LoraConfig(Section):
+    """Low-rank adapters (peft): only small matrices beside the chosen layers are trained."""
+
+    r: PositiveInt = 8
+    """Rank of each adapter: its matrices are (width × r) and (r × width)."""
+    alpha: PositiveFloat = 16
+    """Scaling: the adapter's output is multiplied by alpha / r."""
+    dropout: float = Field(0.05, ge=0.0, lt=1.0)
+    """Dropout on the adapter's input."""
+    target_modules: Literal["auto"] | list[str] = "auto"
+    """Layers that get adapters, by name (e.g. [query, value]); auto: peft's choice for the architecture."""
+
+
+class HFConfig(Section):
+    """A pretrained Hugging Face transformers model from a local folder (or a hub id in the cache)."""
+
+    type: Literal["hf"] = "hf"
+    """The model: mlp, cnn, hf, … or a registered plugin model."""
+    name: str
+    """A local folder with config.json, model.safetensors and the tokenizer, or a hub id (e.g. sentence-transformers/all-MiniLM-L6-v2) found in the Hugging Face cache."""
+    revision: str | None = None
+    """Hub ids: the branch, tag or commit of the files in the cache; none: main."""
+    max_length: PositiveInt = 128
+    """Tokens per example, at most: longer texts are cut. Batches are padded only to their longest text."""
+    trainable: Literal["all", "head", "lora"] = "all"
+    """all: fine-tune every weight; head: only the new classification head; lora: low-rank adapters plus the head."""
+    lora: LoraConfig = LoraConfig()
+    """trainable: lora: the adapters' settings."""
+    gradient_checkpointing: bool = False
+    """Recompute activations in the backward pass instead of keeping them: less memory, about a third slower."""
+    dropout: float | None = Field(None, ge=0.0, lt=1.0)
+    """Dropout inside the model (hidden_dropout_prob or the architecture's equivalent); none: the model's own."""
+    trust_remote_code: bool = False
+    """Run Python code shipped in the model's folder (models transformers does not know); only with --allow-code."""
+
+    @field_validator("trust_remote_code")
+    @classmethod
+    def _allowed(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and not (info.context or {}).get("allow_code"):
+            raise ValueError(
+                "trust_remote_code runs Python code from the model's folder; a recipe can only "
+                "run code you allow with --allow-code"
+            )
+        return value
+
+
+def hf_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """Settings that a recipe's hf model makes moot or that it cannot read, from the raw recipe."""
+    model = data.get("model")
+    if not isinstance(model, dict) or model.get("type") != "hf":
+        return []
+    source_section = data.get("data") if isinstance(data.get("data"), dict) else {}
+    source = source_section.get("source", "builtin")
+    if source not in HF_SOURCES:
+        return [
+            (
+                ("model", "type"),
+                f"hf models read {', '.join(HF_SOURCES)} data; this recipe's data.source is "
+                f"'{source}'",
+            )
+        ]
+    problems = []
+    for key in HF_SOURCES[source]:
+        if key in source_section:
+            instead = (
+                "model.max_length sets the tokens per example"
+                if key == "max_length"
+                else "the model's own tokenizer splits the text"
+            )
+            problems.append(
+                (("data", key), f"'{key}' does not apply with model.type hf: {instead}; remove it")
+            )
+    return problems
