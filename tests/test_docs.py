@@ -153,6 +153,26 @@ def test_yaml_example_is_a_valid_recipe(
     pytest.fail(f"{where}: the section is valid with no base recipe:\n" + "\n".join(problems))
 
 
+QUOTED = re.compile(
+    r"(this is|From) `(recipes/[\w.-]+\.yaml)`(?:(?!\n\n).)*?\n\n```yaml\n(.*?)\n```", re.S
+)
+
+
+def contained(shown: object, real: object) -> bool:
+    """Whether what a page shows of a recipe is in it: mappings may leave keys out."""
+    if isinstance(shown, dict) and isinstance(real, dict):
+        return all(key in real and contained(value, real[key]) for key, value in shown.items())
+    return shown == real
+
+
+def test_quoted_recipes_match_the_shipped_files() -> None:
+    quoted = [match for page in PAGES for match in QUOTED.findall(page.read_text(encoding="utf-8"))]
+    assert any(kind == "this is" for kind, _, _ in quoted)
+    for kind, recipe, body in quoted:
+        shown, real = yaml.safe_load(body), yaml.safe_load((ROOT / recipe).read_text())
+        assert shown == real if kind == "this is" else contained(shown, real), recipe
+
+
 def test_yaml_examples_are_found() -> None:
     assert len(YAML_BLOCKS) >= 15
     assert any("name: digits" in body for _, body in YAML_BLOCKS)
