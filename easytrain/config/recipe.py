@@ -20,6 +20,7 @@ from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
 from easytrain.config.model import CNNConfig, CustomModelConfig, EmbeddingBagConfig, MLPConfig
 from easytrain.config.preprocess import PreprocessConfig
+from easytrain.config.track import TrackConfig
 from easytrain.config.train import TrainConfig
 from easytrain.config.tune import TuneConfig
 from easytrain.registry import Kind, Registry
@@ -68,6 +69,8 @@ class Recipe(Section):
     """Export formats; left out, nothing is exported."""
     tune: TuneConfig | None = None
     """Hyper-parameter search for `easytrain tune`; `easytrain run` ignores it."""
+    track: TrackConfig | None = None
+    """Experiment trackers beside TensorBoard (MLflow); left out, only the run folder records the run."""
 
 
 # section → (registry kind, discriminating key, default implementation)
@@ -88,7 +91,8 @@ def _discriminator(key: str, default: str, registered: frozenset[str]) -> Discri
             return None if found is None else str(found)
         if ":" in found:
             return IMPORT_TAG
-        if key == "type" and found not in registered and found in torchvision_models():
+        # only model types can name torchvision models (and no other section pays for the list)
+        if registered and found not in registered and found in torchvision_models():
             return TORCHVISION_TAG
         return found
 

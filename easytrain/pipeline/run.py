@@ -20,7 +20,7 @@ from easytrain.tracking.console import Reporter
 ORDER = ("preprocess", "model", "train", "evaluate", "export")
 # may change on --resume: they cannot alter the steps already taken
 RESUME_SAFE = {"name", "device", "train.epochs", "evaluate", "export", "tune", "data.cache",
-               "data.cache_dir", "data.download", "data.stream", "data.workers"}
+               "data.cache_dir", "data.download", "data.stream", "data.workers", "track"}
 
 
 @dataclass
@@ -135,6 +135,13 @@ def run_pipeline(
     deterministic(recipe.train.deterministic)
     ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume, world=world,
                      on_epoch=options.on_epoch)
+    tracker = _start_tracking(ctx) if world.main else None
+
+    def finish(result: dict[str, Any]) -> None:
+        write_json(run_dir / "summary.json", result)
+        if tracker is not None:
+            tracker.finish(result)
+
     if world.main:  # with several processes, rank 0 alone writes the run folder
         write_atomic(run_dir / "recipe.yaml", lambda file: file.write(dump_recipe(recipe).encode()))
         write_json(run_dir / "env.json", environment(str(device)) | {"processes": world.size})
@@ -156,28 +163,48 @@ def run_pipeline(
                     return {}  # evaluate and export run once, on rank 0, on the whole splits
     except Pruned as exc:  # a tuning trial stopped early: no evaluation, no export, no failure
         result = summary(ctx, "pruned", str(exc)) | {"epochs_completed": exc.epoch}
-        write_json(run_dir / "summary.json", result)
+        finish(result)
         return result
     except EasytrainError as exc:
         if not world.main:
             raise
         status = "interrupted" if isinstance(exc, Interrupted) else "failed"
-        write_json(run_dir / "summary.json", summary(ctx, status, str(exc)))
+        finish(summary(ctx, status, str(exc)))
         raise
     except Exception as exc:  # an unexpected failure still leaves a summary behind
         if not world.main:
             raise
-        write_json(run_dir / "summary.json", summary(ctx, "failed", f"{type(exc).__name__}: {exc}"))
+        finish(summary(ctx, "failed", f"{type(exc).__name__}: {exc}"))
         raise
     failed = [g for g in ctx.gates if not g["passed"]]
     ctx.artifacts["summary"] = "summary.json"
     result = summary(ctx, "gate_failed" if failed else "succeeded")
-    write_json(run_dir / "summary.json", result)
+    finish(result)
     if failed:
         from easytrain.metrics.gates import failure_message
 
         raise GateFailed(failure_message(ctx.gates), ctx.gates)
     return result
+
+
+def _start_tracking(ctx: RunContext) -> Any:
+    """The experiment tracker the recipe asks for (track.mlflow), fed every epoch's row."""
+    if ctx.recipe.track is None or ctx.recipe.track.mlflow is None:
+        return None
+    from easytrain.tracking import mlflow
+
+    recipe = ctx.recipe
+    tracker = mlflow.start(recipe.track.mlflow, recipe.name, recipe.model_dump(mode="json"),
+                           ctx.run_dir)
+    then = ctx.on_epoch  # easytrain tune's report, which may prune: logged first
+
+    def on_epoch(row: dict[str, float]) -> None:
+        tracker.epoch(row)
+        if then is not None:
+            then(row)
+
+    ctx.on_epoch = on_epoch
+    return tracker
 
 
 def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:

@@ -13,6 +13,7 @@ from easytrain.config.load import read_recipe, validate_data
 from easytrain.config.tune import TuneConfig
 from easytrain.errors import Interrupted, Problem, RecipeError, RunFailed
 from easytrain.registry import Registry, default_registry
+from easytrain.tracking import mlflow
 from easytrain.tune import results
 from easytrain.tune.folder import Where, locate, own_storage, save_info
 from easytrain.tune.study import (
@@ -126,6 +127,8 @@ def tune_recipe(options: TuneOptions, registry: Registry | None = None) -> dict[
     _say(_opening(recipe.name, where, created, config, total, before, requeued))
 
     workers = max(1, min(options.workers, to_run if to_run is not None else options.workers))
+    track = recipe.track.mlflow if recipe.track is not None else None
+    search, search_failed = mlflow.start_search(track, recipe.name, where.folder), True
     try:
         if to_run == 0:
             _say(f"the study already holds {total} trials: nothing to run")
@@ -153,6 +156,10 @@ def tune_recipe(options: TuneOptions, registry: Registry | None = None) -> dict[
         raise Interrupted(
             f"tuning interrupted; continue the study with: {hint} --resume --out {where.folder}"
         ) from None
+    else:
+        search_failed = False
+    finally:
+        mlflow.end_search(search, search_failed)
     return _finish(study, storage, data, positions, config, where.folder)
 
 
