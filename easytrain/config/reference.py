@@ -1,4 +1,6 @@
-"""The recipe reference page, docs/reference.md, rendered from the models that validate recipes."""
+"""The generated parts of the docs: the recipe reference (docs/reference.md), rendered from the
+models that validate recipes, and the table of shipped recipes (docs/recipes.md), from their files.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from easytrain.config.recipe import Recipe, recipe_model
 from easytrain.registry import Registry, default_registry
 
 START, END = "<!-- recipe-reference:start -->", "<!-- recipe-reference:end -->"
+SHIPPED_START, SHIPPED_END = "<!-- shipped-recipes:start -->", "<!-- shipped-recipes:end -->"
 
 
 def _type_name(annotation: Any) -> str:
@@ -87,23 +90,37 @@ def _members(annotation: Any) -> list[type[BaseModel]]:
     return [m for arg in get_args(annotation) for m in _members(arg)]
 
 
-PAGE = "docs/reference.md"
+def render_shipped() -> str:
+    """Markdown: one row per shipped recipe, with its first comment line (what it does)."""
+    from easytrain.config.templates import describe, shipped
+
+    rows = ["| recipe | what it does |", "| --- | --- |"]
+    rows += [f"| `{path.name}` | {describe(path)} |" for path in shipped().values()]
+    return "\n".join(rows) + "\n"
 
 
-def update_page(path: str = PAGE) -> bool:
-    """Rewrite the reference between the page's markers; True when it changed."""
+PAGES = {  # page: (start marker, end marker, renderer)
+    "docs/reference.md": (START, END, render),
+    "docs/recipes.md": (SHIPPED_START, SHIPPED_END, render_shipped),
+}
+
+
+def update_page(path: str) -> bool:
+    """Rewrite the generated part between the page's markers; True when it changed."""
     from pathlib import Path
 
+    start, end, renderer = PAGES[path]
     page = Path(path)
     text = page.read_text(encoding="utf-8")
-    if START not in text or END not in text:
-        raise SystemExit(f"{path}: the markers {START} and {END} are missing")
-    head, _, rest = text.partition(START)
-    _, _, tail = rest.partition(END)
-    updated = f"{head}{START}\n{render()}{END}{tail}"
+    if start not in text or end not in text:
+        raise SystemExit(f"{path}: the markers {start} and {end} are missing")
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    updated = f"{head}{start}\n{renderer()}{end}{tail}"
     page.write_text(updated, encoding="utf-8")
     return updated != text
 
 
 if __name__ == "__main__":
-    print(f"{PAGE} updated" if update_page() else f"{PAGE} already up to date")
+    for page in PAGES:
+        print(f"{page} updated" if update_page(page) else f"{page} already up to date")
