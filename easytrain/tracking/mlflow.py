@@ -24,6 +24,8 @@ def _mlflow() -> Any:
         import mlflow
     except ImportError:
         raise EasytrainError("track.mlflow needs MLflow: pip install 'easytrain[mlflow]'") from None
+    for name in ("mlflow", "alembic"):  # their INFO lines (database set-up) are not ours to print
+        logging.getLogger(name).setLevel(logging.WARNING)
     return mlflow
 
 
