@@ -276,3 +276,23 @@ def test_commands_in_text_name_real_commands_and_options() -> None:
             for word in rest:
                 if word.startswith("--"):
                     assert word.split("=")[0] in options, f"{page.name}: `{span}`: no {word}"
+
+
+def commands_table(page: Path) -> list[str]:
+    """The rows of the page's table whose first column is `easytrain …`."""
+    return [row for row in page.read_text().splitlines() if row.startswith("| `easytrain ")]
+
+
+def test_readme_and_getting_started_show_one_commands_table() -> None:
+    readme = [row.replace("](docs/", "](") for row in commands_table(ROOT / "README.md")]
+    assert readme == commands_table(ROOT / "docs" / "getting-started.md")
+
+
+def test_every_command_is_in_the_commands_table() -> None:
+    table = " ".join(commands_table(ROOT / "docs" / "getting-started.md"))
+    for name, command in COMMAND.commands.items():
+        for sub in getattr(command, "commands", {"": None}):
+            shown = f"`easytrain {name} {sub}".rstrip()
+            assert command.hidden or shown in table, (
+                f"{shown[1:]} is missing from the commands table (README.md and getting-started.md)"
+            )
