@@ -1,0 +1,339 @@
+"""The decisions `easytrain init` makes from a data profile, each with the reason it was made.
+
+Sizes follow the data: the batch grows with the rows, the epochs aim at a few thousand optimizer
+steps (early stopping ends sooner when validation stops improving), the network widens with the
+rows and the image size. Every rule is here, in one place, with its numbers.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from easytrain.init.inspect import Profile
+from easytrain.init.write import Key
+
+CLASS_WEIGHTS_FROM = 3.0  # largest ÷ smallest class: weigh the loss from here …
+BALANCED_FROM = 10.0  # … and draw classes equally from here
+MANY_CATEGORIES = 30  # more categories than this in a column: embeddings instead of one-hot
+TRAIN_SHARE = 0.7  # val 0.15 + test 0.15 held out
+
+
+def batch_size(rows: int) -> int:
+    for limit, size in ((500, 16), (2_000, 32), (20_000, 64), (200_000, 256)):
+        if rows <= limit:
+            return size
+    return 1024
+
+
+def epochs(rows: int, batch: int, steps: int, most: int) -> int:
+    """Enough epochs for about `steps` optimizer steps, between 5 and `most`."""
+    per_epoch = math.ceil(rows / batch)
+    return max(5, min(most, math.ceil(steps / per_epoch)))
+
+
+def run_name(path: Path) -> str:
+    return (
+        re.sub(r"[^A-Za-z0-9_.-]+", "-", path.stem if path.is_file() else path.name).strip("-.")
+        or "run"
+    )
+
+
+def choose(profile: Profile, pretrained: Path | None = None) -> dict[str, Any]:
+    """The recipe tree (sections of Keys) for this data."""
+    tree: dict[str, Any] = {
+        "name": Key(run_name(profile.path), "names the run folder: runs/<name>/<timestamp>/"),
+        "seed": Key(0, "the same seed gives the same split and the same run on CPU"),
+        "device": Key("auto", "CUDA when there is one, else the CPU"),
+    }
+    if profile.kind == "image_folder":
+        tree |= _images(profile, pretrained)
+    elif profile.kind == "text":
+        tree |= _text(profile)
+    else:
+        tree |= _table(profile)
+    tree["train"] = _train(profile, tree)
+    tree["evaluate"] = _evaluate(profile)
+    return tree
+
+
+def _split(profile: Profile) -> Key:
+    stratify = profile.task == "classification"
+    why = (
+        "15 % of the rows for validation (early stopping, best checkpoint), 15 % for the final test"
+    )
+    return Key(
+        {"val": 0.15, "test": 0.15, "stratify": stratify},
+        why + ("; stratified: every split keeps the class proportions" if stratify else ""),
+    )
+
+
+def _table(profile: Profile) -> dict[str, Any]:
+    kept = profile.features
+    left = [c for c in profile.columns if c not in kept]
+    data: dict[str, Any] = {
+        "source": Key("table", f"{profile.rows} rows × {len(profile.columns) + 1} columns"),
+        "path": Key(str(profile.path), "relative paths start where you run easytrain"),
+        "target": Key(profile.target, f"the column to predict: {profile.target_why}"),
+        "task": Key(profile.task, _task_why(profile)),
+        "features": Key(
+            [c.name for c in kept],
+            "the input columns, each with what it holds",
+            items=[f"{c.kind}: {c.why}" for c in kept],
+            notes=[f"left out: {c.name} ({c.kind}: {c.why})" for c in left],
+        ),
+    }
+    numbers = [c.name for c in kept if c.kind in ("numeric", "boolean")]
+    if numbers:
+        data["numeric_columns"] = Key(
+            numbers,
+            "must hold numbers: a stray word in one is an "
+            "error that names its line, not a silent category",
+        )
+    many = [c for c in kept if c.kind == "categorical" and c.distinct > MANY_CATEGORIES]
+    data["missing"] = Key(
+        "median",
+        "empty cells: the training rows' median (numbers); empty "
+        "categories get a 'missing' category of their own",
+    )
+    data["categorical"] = Key(
+        "index" if many else "onehot",
+        f"{', '.join(c.name for c in many)} have over {MANY_CATEGORIES} categories: one learned "
+        "embedding per column (model tabular) instead of a wide one-hot"
+        if many
+        else "one 0/1 column per category (few categories)",
+    )
+    _sampler(profile, data)
+    data["split"] = _split(profile)
+    return {
+        "data": data,
+        "preprocess": {
+            "normalize": Key(
+                True, "standardize every column with the training rows' mean and standard deviation"
+            )
+        },
+        "model": _table_model(profile, bool(many)),
+    }
+
+
+def _task_why(profile: Profile) -> str:
+    if profile.task == "regression":
+        return f"'{profile.target}' holds numbers with many distinct values: predict the number"
+    counts = ", ".join(f"{k} {v}" for k, v in list(profile.class_counts.items())[:12])
+    more = " …" if len(profile.class_counts) > 12 else ""
+    return f"'{profile.target}' has {len(profile.class_counts)} classes ({counts}{more})"
+
+
+def _sampler(profile: Profile, data: dict[str, Any]) -> None:
+    if profile.imbalance >= BALANCED_FROM:
+        data["sampler"] = Key(
+            "balanced",
+            f"the largest class is {profile.imbalance:.0f}× the smallest: training batches draw "
+            "every class equally often (with replacement), so the model sees the rare class",
+            notes=["for tables, data.resample: smote (or oversample, undersample) is another way"]
+            if profile.kind == "table"
+            else [],
+        )
+
+
+def _width(rows: int) -> int:
+    for limit, width in ((1_000, 64), (10_000, 128), (100_000, 256)):
+        if rows <= limit:
+            return width
+    return 512
+
+
+def _table_model(profile: Profile, embeddings: bool) -> dict[str, Any]:
+    width = _width(profile.rows)
+    why = f"two hidden layers of {width} for {profile.rows} rows (wider for more rows)"
+    model = {
+        "type": Key(
+            "tabular" if embeddings else "mlp",
+            "one embedding per categorical column, then an MLP"
+            if embeddings
+            else "a multi-layer perceptron: a strong default for tables",
+        ),
+        "hidden": Key([width, width], why),
+        "dropout": Key(0.1, "a little dropout against overfitting"),
+    }
+    return model
+
+
+def _images(profile: Profile, pretrained: Path | None) -> dict[str, Any]:
+    height, width = profile.image_size
+    side = max(height, width)
+    target = side if side <= 32 else 64 if side <= 96 else 128
+    size = [height, width] if side <= 32 else [target, target]
+    same = "every sampled image has this size" if profile.sizes_agree else "images differ in size"
+    data = {
+        "source": Key(
+            "image_folder", f"{profile.rows} images in {len(profile.class_counts)} class folders"
+        ),
+        "path": Key(str(profile.path), _task_why_images(profile)),
+        "channels": Key(
+            profile.channels,
+            "every sampled image is grayscale"
+            if profile.channels == 1
+            else "colour images (grayscale ones are converted)",
+        ),
+        "image_size": Key(
+            size,
+            f"median size {height}×{width} ({same})"
+            + ("" if side <= 32 else f"; resized to {target}×{target} to train fast"),
+        ),
+    }
+    _sampler(profile, data)
+    data["split"] = _split(profile)
+    preprocess = {
+        "rescale": Key(True, "pixels ÷ 255"),
+        "normalize": Key(
+            True, "then standardized per channel with the training images' statistics"
+        ),
+        "augment": Key([], "none: add [hflip] for photos where left and right do not matter"),
+    }
+    return {"data": data, "preprocess": preprocess, "model": _cnn(size, profile.rows)}
+
+
+def _task_why_images(profile: Profile) -> str:
+    counts = ", ".join(f"{k} {v}" for k, v in list(profile.class_counts.items())[:12])
+    return f"one sub-folder per class: {counts}"
+
+
+def _cnn(size: list[int], rows: int) -> dict[str, Any]:
+    side, blocks = max(size), 1
+    while side / 2**blocks > 4 and blocks < 5:
+        blocks += 1
+    widths = [min(32 * 2**i, 256) for i in range(blocks)]
+    layers: list[Any] = []
+    for channels in widths:
+        layers += [
+            {"conv": {"channels": channels, "kernel": 3, "padding": "same"}},
+            "batchnorm",
+            {"pool": 2},
+        ]
+    layers += ["flatten", {"dense": {"units": 128}}, {"dropout": 0.3}]
+    return {
+        "type": Key(
+            "cnn",
+            f"a convolutional network: {blocks} conv + pool block(s) take "
+            f"{max(size)} pixels down to about 4, then a dense layer; the output layer is "
+            "sized from the classes",
+        ),
+        "layers": Key(layers, "", items=[""] * len(layers)),
+    }
+
+
+def _text(profile: Profile) -> dict[str, Any]:
+    length = max(8, min(256, 8 * math.ceil(profile.tokens_p95 / 8)))
+    vocab = min(20_000, profile.distinct_tokens + 2)
+    data = {
+        "source": Key(
+            "text", f"{profile.rows} rows; '{profile.text_column}' is free text and the only input"
+        ),
+        "path": Key(str(profile.path), "relative paths start where you run easytrain"),
+        "text": Key(profile.text_column, "the column that holds the text"),
+        "target": Key(profile.target, f"the column to predict: {profile.target_why}"),
+        "task": Key(profile.task, _task_why(profile)),
+        "level": Key("word", "tokens are words and punctuation marks"),
+        "lowercase": Key(True, "'Good' and 'good' are one token"),
+        "vocab_size": Key(
+            vocab,
+            f"{profile.distinct_tokens} distinct tokens in the file "
+            "(at most 20,000, counted on the training split)",
+        ),
+        "min_freq": Key(
+            2 if profile.rows >= 1_000 else 1,
+            "tokens seen once become 'unknown'"
+            if profile.rows >= 1_000
+            else "few rows: every token seen is kept",
+        ),
+        "max_length": Key(
+            length,
+            f"95 % of the texts have at most {profile.tokens_p95} tokens; longer ones are cut",
+        ),
+    }
+    _sampler(profile, data)
+    data["split"] = _split(profile)
+    model = {
+        "type": Key(
+            "embedding_bag",
+            "the mean of the word embeddings, then an MLP: fast and "
+            "strong for topic, sentiment, spam; lstm, gru and transformer read word order",
+        ),
+        "embed_dim": Key(64, "size of each word's vector"),
+        "hidden": Key([64], "one hidden layer after the averaged embedding"),
+        "dropout": Key(0.1, "a little dropout against overfitting"),
+    }
+    return {"data": data, "model": model}
+
+
+def _train(profile: Profile, tree: dict[str, Any]) -> dict[str, Any]:
+    train_rows = int(profile.rows * TRAIN_SHARE)
+    batch = (
+        batch_size(train_rows)
+        if profile.kind != "image_folder"
+        else min(batch_size(train_rows), 64)
+    )
+    steps, most = {"table": (3000, 200), "text": (2000, 50), "image_folder": (1500, 60)}[
+        profile.kind
+    ]
+    count = epochs(train_rows, batch, steps, most)
+    patience = max(5, min(20, count // 5))
+    train: dict[str, Any] = {
+        "epochs": Key(
+            count,
+            f"about {steps} optimizer steps over {train_rows} training examples "
+            f"(at most {most} epochs); early stopping usually ends sooner",
+        ),
+        "batch_size": Key(
+            batch, f"for {train_rows} training examples (larger sets, larger batches)"
+        ),
+        "optimizer": Key(
+            {"name": "adamw", "lr": 0.001, "weight_decay": 0.0001},
+            "AdamW at its usual learning rate, with a little weight decay",
+        ),
+        "scheduler": Key({"name": "cosine"}, "the learning rate decays smoothly to zero"),
+    }
+    if 1 < profile.imbalance < BALANCED_FROM and profile.imbalance >= CLASS_WEIGHTS_FROM:
+        train["class_weights"] = Key(
+            "auto",
+            f"the largest class is {profile.imbalance:.1f}× the smallest: each class "
+            "weighs in the loss by the inverse of its frequency",
+        )
+    train["early_stopping"] = Key(
+        {"monitor": "val_loss", "patience": patience},
+        f"stop when the validation loss has not improved for {patience} epochs; the best epoch's "
+        "weights are kept (checkpoints/best.pt)",
+    )
+    return train
+
+
+def _evaluate(profile: Profile) -> dict[str, Any]:
+    if profile.task == "regression":
+        metrics, why = (
+            ["r2", "mae", "rmse"],
+            "R² (1 is perfect, 0 is the mean), errors in target units",
+        )
+    else:
+        metrics, why = (
+            ["accuracy", "f1_macro"],
+            "accuracy, and macro F1 (every class counts equally)",
+        )
+        if profile.imbalance >= CLASS_WEIGHTS_FROM:
+            metrics.append("balanced_accuracy")
+            why += "; balanced accuracy: the classes are imbalanced"
+        if len(profile.class_counts) == 2:
+            metrics.append("roc_auc")
+            why += "; ROC AUC for two classes"
+    return {
+        "metrics": Key(
+            metrics,
+            why,
+            notes=[
+                f"gates: {{{metrics[0]}: 0.9}} would make a run that scores below 0.9 on the test split "
+                "exit with code 3 (for CI)"
+            ],
+        )
+    }
