@@ -89,6 +89,13 @@ def test_every_docs_page_is_in_the_site_nav() -> None:
         assert f": {page.name}" in nav, f"{page.name} is not in mkdocs.yml's nav"
 
 
+def test_readme_and_the_home_page_point_at_every_page() -> None:
+    readme, home = (ROOT / "README.md").read_text(), (ROOT / "docs" / "index.md").read_text()
+    for page in (ROOT / "docs").glob("*.md"):
+        assert f"(docs/{page.name})" in readme, f"README.md has no link to docs/{page.name}"
+        assert page.name == "index.md" or f"({page.name})" in home, f"index.md: no {page.name}"
+
+
 def test_readme_links_point_at_files() -> None:
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (ROOT / "README.md").read_text()):
         if "://" not in target:
