@@ -28,6 +28,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check easytrain tests benchmarks
 
 docs: $(STAMP)
+	$(BIN)/python -c 'from easytrain.config.fielddocs import write_table; write_table()'
 	$(BIN)/python -m easytrain.config.reference
 
 # The documentation site (mkdocs.yml, docs/) into build/site; strict: a broken link fails it.
