@@ -12,9 +12,11 @@ name real commands and options.
 
 from __future__ import annotations
 
+import ast
 import json
 import re
 import shlex
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -185,6 +187,15 @@ def test_quoted_recipes_match_the_shipped_files() -> None:
 def test_yaml_examples_are_found() -> None:
     assert len(YAML_BLOCKS) >= 15
     assert any("name: digits" in body for _, body in YAML_BLOCKS)
+
+
+SYNTAX = {"python": ast.parse, "json": json.loads, "toml": tomllib.loads}
+OTHER_BLOCKS = [(lang, *block) for lang in SYNTAX for block in code_blocks(lang)]
+
+
+@pytest.mark.parametrize("lang, where, body", OTHER_BLOCKS, ids=[w for _, w, _ in OTHER_BLOCKS])
+def test_python_json_and_toml_examples_parse(lang: str, where: str, body: str) -> None:
+    SYNTAX[lang](body)
 
 
 # --- commands shown on the pages --------------------------------------------------------------
