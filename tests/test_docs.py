@@ -98,6 +98,13 @@ def test_readme_and_the_home_page_point_at_every_page() -> None:
         assert page.name == "index.md" or f"({page.name})" in home, f"index.md: no {page.name}"
 
 
+def test_security_page_includes_security_md() -> None:
+    """docs/security.md is SECURITY.md's policy, included between the markers at build time."""
+    policy = (ROOT / "SECURITY.md").read_text()
+    assert "--8<-- [start:policy]" in policy and "--8<-- [end:policy]" in policy
+    assert '--8<-- "SECURITY.md:policy"' in (ROOT / "docs" / "security.md").read_text()
+
+
 def test_readme_links_point_at_files() -> None:
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (ROOT / "README.md").read_text()):
         if "://" not in target:
