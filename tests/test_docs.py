@@ -10,7 +10,7 @@ import pytest
 
 from easytrain.config.reference import PAGES as GENERATED
 from tests.conftest import ROOT
-from tests.docs_pages import COMMAND
+from tests.docs_pages import COMMAND, PAGES
 
 
 def test_readme_opens_with_the_two_setup_commands() -> None:
@@ -55,6 +55,17 @@ def test_security_page_includes_security_md() -> None:
     policy = (ROOT / "SECURITY.md").read_text()
     assert "--8<-- [start:policy]" in policy and "--8<-- [end:policy]" in policy
     assert '--8<-- "SECURITY.md:policy"' in (ROOT / "docs" / "security.md").read_text()
+
+
+SOURCE_PATH = re.compile(r"`((?:easytrain|tests|benchmarks|recipes|docs|examples)/[\w./-]*)`")
+
+
+def test_source_paths_the_pages_name_exist() -> None:
+    """`easytrain/metrics/__init__.py`, `tests/plugin/` …: a moved module fails here."""
+    named = [(page, path) for page in PAGES for path in SOURCE_PATH.findall(page.read_text())]
+    assert len(named) >= 10
+    for page, path in named:
+        assert (ROOT / path).exists(), f"{page.name} names {path}, which does not exist"
 
 
 def test_readme_links_point_at_files() -> None:
