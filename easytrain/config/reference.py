@@ -57,9 +57,16 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
 def render(registry: Registry | None = None) -> str:
     """Markdown: one table per section implementation (built-ins and installed plugins)."""
     model = recipe_model(registry or default_registry())
-    parts = ["| key | type | default | what it does |", "| --- | --- | --- | --- |"]
-    parts += [row for row in _rows(Recipe, "") if row.split("`")[1] in ("name", "seed", "device")]
-    for section in ("data", "preprocess", "model", "train", "evaluate", "export", "tune"):
+    sections = [name for name, field in model.model_fields.items() if _members(field.annotation)]
+    parts = [
+        "## Top level",
+        "",
+        "| key | type | default | what it does |",
+        "| --- | --- | --- | --- |",
+    ]
+    top = [name for name in Recipe.model_fields if name not in sections]  # name, seed, device
+    parts += [row for row in _rows(Recipe, "") if row.split("`")[1] in top]
+    for section in sections:  # every section of the recipe model, in its order
         annotation = model.model_fields[section].annotation
         members = [m for m in _members(annotation) if m.__name__ != "CustomModelConfig"]
         for member in members:
