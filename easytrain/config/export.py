@@ -8,7 +8,7 @@ from pydantic import Field
 
 from easytrain.config.base import Section
 
-ExportFormat = Literal["pt2", "onnx", "torchscript", "state_dict"]
+ExportFormat = Literal["pt2", "onnx", "torchscript", "state_dict", "hf"]
 # The lowest opset torch.onnx's exporter writes natively; lower ones are converted afterwards.
 DEFAULT_OPSET = 18
 
@@ -19,7 +19,7 @@ class ExportConfig(Section):
     type: Literal["default"] = "default"
     """The export stage implementation."""
     formats: list[ExportFormat] = Field(default=["pt2"], min_length=1)
-    """pt2 (torch.export), onnx (checked with ONNX Runtime; needs easytrain[onnx]), torchscript (deprecated by PyTorch), state_dict."""
+    """pt2 (torch.export), onnx (checked with ONNX Runtime; needs easytrain[onnx]), torchscript (deprecated by PyTorch), state_dict, hf (model.type hf: a Hugging Face folder, LoRA merged, tokenizer included)."""
     opset: int = Field(DEFAULT_OPSET, ge=7)
     """onnx: the ONNX opset. 18 and up are written directly; lower ones are converted, which some models do not survive."""
     tolerance: float = Field(1e-4, gt=0)

@@ -79,9 +79,15 @@ def hf_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
                 f"'{source}'",
             )
         ]
+    from easytrain.config.data import TextData
+
+    fields = {"text": TextData}[source].model_fields if source == "text" else {}
     problems = []
     for key in HF_SOURCES[source]:
-        if key in source_section:
+        # the resolved recipe (recipe.yaml of a run) lists every default: only a changed one
+        # is a setting the user made
+        default = fields[key].default if key in fields else None
+        if key in source_section and source_section[key] != default:
             instead = (
                 "model.max_length sets the tokens per example"
                 if key == "max_length"

@@ -109,6 +109,16 @@ def _steps(kind: str, pre: dict[str, Any]) -> list[str]:
                 else "category number (position in the list + 1; 0 = unknown)"
             )
         )
+    elif kind == "text" and "tokenizer" in encoding["text"]:  # a pretrained model's own
+        text = encoding["text"]
+        steps.append(
+            f"tokenize with the tokenizer saved in the run's {text['tokenizer']}/ folder "
+            f"({text['tokenizer_class']}; special tokens added), at most {text['max_length']} tokens"
+        )
+        steps.append(
+            f"pad with {text['pad_id']} to the longest text of the batch (-1 marks padding: the "
+            "attention mask is ids >= 0)"
+        )
     elif kind == "text":
         text = encoding["text"]
         steps.append(

@@ -28,6 +28,16 @@ class Exported:
     failures: list[str] = field(default_factory=list)
 
 
+def _remove(path: Path) -> None:
+    """An export that failed its check: a file, or a folder (hf)."""
+    if path.is_dir():
+        import shutil
+
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
 def _check_inputs(inputs: torch.Tensor) -> torch.Tensor:
     if len(inputs) < 2:  # a batch of one would fix the batch size in the export
         return inputs.repeat(2, *[1] * (inputs.ndim - 1))
@@ -71,7 +81,7 @@ def export_formats(
             why = str(exc) if isinstance(exc, EasytrainError) else formats.reason(exc)
             done.failures.append(f"{name}: {why}")
             if written:
-                path.unlink(missing_ok=True)
+                _remove(path)
             continue
         if difference / scale > config.tolerance:
             done.failures.append(
@@ -79,7 +89,7 @@ def export_formats(
                 + (f" ({difference / scale:.3g} target standard deviations)" if scale != 1 else "")
                 + f", over export.tolerance {config.tolerance}; the file is not kept"
             )
-            path.unlink(missing_ok=True)
+            _remove(path)
             continue
         done.files[name] = formats.FILES[name]
         done.checks[name] = {"max_abs_diff": difference, "inputs": len(inputs)}
@@ -103,7 +113,7 @@ def write_model_card(
 
     previous = read_json(folder / "model.json") or {}
     files = {
-        fmt: file for fmt, file in previous.get("files", {}).items() if (folder / file).is_file()
+        fmt: file for fmt, file in previous.get("files", {}).items() if (folder / file).exists()
     }
     checks = {fmt: check for fmt, check in previous.get("checks", {}).items() if fmt in files}
     files |= exported.files

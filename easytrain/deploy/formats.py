@@ -11,6 +11,7 @@ import re
 import warnings
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -23,13 +24,22 @@ FILES = {
     "onnx": "model.onnx",
     "torchscript": "model.ts",
     "state_dict": "model.state_dict.pt",
+    "hf": "hf",  # a folder: a Hugging Face model (model.type hf) that transformers loads itself
 }
 Runner = Callable[[torch.Tensor], torch.Tensor]
 
 
+def dynamic_dims(model: nn.Module) -> dict[int, Any]:
+    """The input dimensions an export leaves open: the batch, and for token ids of any length
+    (a module marked `variable_length`, e.g. models.hf) the sequence too."""
+    dims: dict[int, Any] = {0: torch.export.Dim("batch")}
+    if any(getattr(m, "variable_length", False) for m in model.modules()):
+        dims[1] = torch.export.Dim.DYNAMIC  # bounds (e.g. the positions a model has) inferred
+    return dims
+
+
 def _pt2(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
-    batch = torch.export.Dim("batch")
-    program = torch.export.export(model, (example,), dynamic_shapes=({0: batch},))
+    program = torch.export.export(model, (example,), dynamic_shapes=(dynamic_dims(model),))
     write_atomic(path, lambda file: torch.export.save(program, file))
 
 
@@ -50,7 +60,19 @@ def _onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> No
     onnx.export(model, example, path, opset)
 
 
-WRITERS = {"pt2": _pt2, "onnx": _onnx, "torchscript": _torchscript, "state_dict": _state_dict}
+def _hf(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+    from easytrain.models.hf import save_hf_folder
+
+    save_hf_folder(model, path)
+
+
+WRITERS = {
+    "pt2": _pt2,
+    "onnx": _onnx,
+    "torchscript": _torchscript,
+    "state_dict": _state_dict,
+    "hf": _hf,
+}
 
 
 def write(name: str, model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
@@ -74,6 +96,10 @@ def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner
         from easytrain.deploy.onnx import OnnxRunner
 
         return OnnxRunner(path)
+    if name == "hf":
+        from easytrain.models.hf import load_hf_folder
+
+        return load_hf_folder(path, architecture())
     model = architecture()
     model.load_state_dict(checkpoint.load(path))  # weights_only, a refusal as a RunFailed
     return model.eval()

@@ -29,8 +29,9 @@ Where = Callable[[int], str]  # row position in a frame → "data.csv:14", for m
 class Preparer:
     """Turns one kind of raw input into model inputs, as the run prepared its training data."""
 
-    def __init__(self, card: dict[str, Any]):
+    def __init__(self, card: dict[str, Any], run_dir: Path | None = None):
         self.card = card
+        self.run_dir = run_dir  # where a pretrained model's tokenizer/ folder is
         self.pre: dict[str, Any] = card["preprocessing"]
         self.shape: tuple[int, ...] = tuple(card["input_shape"])
         self.encoding: dict[str, Any] = self.pre.get("encoding", {})
@@ -98,8 +99,25 @@ class Preparer:
     # texts -------------------------------------------------------------------------------
     def texts(self, texts: Sequence[str], names: Sequence[str]) -> torch.Tensor:
         settings = self.encoding["text"]
+        if "tokenizer" in settings:  # a pretrained model's own tokenizer (model.type hf)
+            return self._tokenized(texts, names, settings)
         ids = encode_texts(list(texts), settings)
         empty = np.flatnonzero((ids != settings["pad_id"]).sum(axis=1) == 0)
         if len(empty):
             raise RecipeError(f"{names[int(empty[0])]}: the text is empty")
         return prepare(ids, self.pre)
+
+    def _tokenized(
+        self, texts: Sequence[str], names: Sequence[str], settings: dict[str, Any]
+    ) -> torch.Tensor:
+        """Token ids from the run's saved tokenizer, padded with -1 to the longest of texts."""
+        from easytrain.data.hf_text import encode
+        from easytrain.models.hf import load_tokenizer
+
+        for name, text in zip(names, texts, strict=True):
+            if not text.strip():
+                raise RecipeError(f"{name}: the text is empty")
+        if getattr(self, "_tokenizer", None) is None:
+            assert self.run_dir is not None, "a run folder holds the tokenizer"
+            self._tokenizer = load_tokenizer(folder=self.run_dir / settings["tokenizer"])
+        return torch.from_numpy(encode(list(texts), settings, self._tokenizer))

@@ -86,6 +86,8 @@ def export(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> N
     require("onnx", "onnxscript")
     import onnx
 
+    from easytrain.deploy.formats import dynamic_dims
+
     tmp = path.with_name(f".{path.name}.tmp")
     with _quiet() as log:
         try:
@@ -96,7 +98,7 @@ def export(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> N
                 opset_version=opset,
                 input_names=[INPUT],
                 output_names=[OUTPUT],
-                dynamic_shapes=({0: torch.export.Dim("batch")},),
+                dynamic_shapes=(dynamic_dims(model),),
                 external_data=False,
                 verbose=False,
             )

@@ -83,9 +83,14 @@ def sources(predictor: Predictor, paths: list[Path], texts: list[str]) -> list[S
         names = [str(f) for f in files]
         found.append(Source(names, lambda a, b: prep.images(files[a:b], names[a:b]), chunk=0))
     elif kind == "text":
-        if texts:
+        # an argument that is no file, and not named like one, is a text: predict RUN "so good"
+        inline = [p for p in paths if not p.exists() and p.suffix.lower() not in (*TABLES, ".txt")]
+        paths = [p for p in paths if p not in inline]
+        if texts or inline:
             names = [f"--text {i + 1}" for i in range(len(texts))]
-            found.append(Source(names, lambda a, b: prep.texts(texts[a:b], names[a:b])))
+            names += [f"text {i + 1}" for i in range(len(inline))]
+            given = [*texts, *(str(p) for p in inline)]
+            found.append(Source(names, lambda a, b: prep.texts(given[a:b], names[a:b])))
         found += [_text_file(predictor, _exists(path)) for path in paths]
     else:
         what = "table rows" if kind == "table" else "rows of numbers"

@@ -31,14 +31,14 @@ class Predictor:
         self.classes: list[str] | None = run.card["classes"]
         binary = self.classes is not None and len(self.classes) == 2
         self.threshold = run.threshold if binary else None
-        self.prepare = Preparer(run.card)
+        self.prepare = Preparer(run.card, run.run_dir)
         self.runner = self._runner()
 
     def _runner(self) -> formats.Runner:
         if self.format == CHECKPOINT:
             return self.run.model
         path = self.run.run_dir / "export" / formats.FILES[self.format]
-        if not path.is_file():
+        if not path.exists():
             raise RecipeError(
                 f"{path} does not exist; export it first: "
                 f"easytrain export {self.run.run_dir} --format {self.format}"

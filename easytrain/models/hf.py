@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -240,7 +241,9 @@ def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
         modules_to_save=_head_names(model),
     )
     try:
-        return get_peft_model(model, settings)
+        with warnings.catch_warnings():  # peft calls an alias transformers 5 deprecates
+            warnings.simplefilter("ignore", FutureWarning)
+            return get_peft_model(model, settings)
     except ValueError as exc:
         linear = sorted(
             {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
@@ -301,19 +304,46 @@ def build(config: HFConfig, spec: ModelSpec) -> HFTextModel:
 
 
 # export ------------------------------------------------------------------------------------
-def merged(model: HFTextModel) -> nn.Module:
+def _inner(model: nn.Module) -> HFTextModel:
+    """The HFTextModel in model (which may wrap it, e.g. TargetScale for regression)."""
+    found = [m for m in model.modules() if isinstance(m, HFTextModel)]
+    if not found:
+        raise RunFailed("export hf: the model is not a Hugging Face model (model.type: hf)")
+    return found[0]
+
+
+def merged(model: nn.Module) -> nn.Module:
     """The transformers model with any LoRA adapters merged into its weights (a copy)."""
     import copy
 
-    inner = copy.deepcopy(model.model).cpu()
+    inner = copy.deepcopy(_inner(model).model).cpu()
     if hasattr(inner, "merge_and_unload"):
         inner = inner.merge_and_unload()
     return inner.eval()
 
 
-def save_hf_folder(model: HFTextModel, tokenizer_dir: Path, folder: Path) -> None:
-    """A Hugging Face folder that transformers loads by itself: config, safetensors, tokenizer."""
-    inner = merged(model)
+def save_hf_folder(model: nn.Module, folder: Path) -> None:
+    """export/hf/: a folder transformers loads by itself (config.json, model.safetensors and the
+    tokenizer, from the run folder's tokenizer/), written beside and then moved into place."""
+    import shutil
+
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
     with quiet():
-        inner.save_pretrained(folder)
-        load_tokenizer(folder=tokenizer_dir).save_pretrained(folder)
+        merged(model).save_pretrained(tmp)
+        load_tokenizer(folder=folder.parent.parent / "tokenizer").save_pretrained(tmp)
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def load_hf_folder(folder: Path, architecture: nn.Module) -> nn.Module:
+    """An exported folder loaded by transformers alone, in the run's wrapper (ids → logits)."""
+    require()
+    from transformers import AutoModelForSequenceClassification
+
+    with quiet():
+        loaded = AutoModelForSequenceClassification.from_pretrained(
+            folder, local_files_only=True, use_safetensors=True
+        )
+    _inner(architecture).model = loaded
+    return architecture.eval()
