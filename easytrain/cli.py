@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import shlex
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 
-from easytrain.errors import EasytrainError, ExitCode, GateFailed, RecipeError
+from easytrain.errors import EasytrainError, ExitCode, GateFailed, Interrupted, RecipeError
 
 app = typer.Typer(
     name="easytrain",
@@ -25,6 +25,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _version(show: bool) -> None:
+    if show:
+        from easytrain.config.templates import version
+
+        print(f"easytrain {version()}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Train, evaluate and export a PyTorch model from one YAML recipe."""
+
+
 recipes_app = typer.Typer(help="The shipped recipe templates.", no_args_is_help=True)
 app.add_typer(recipes_app, name="recipes")
 
@@ -106,9 +126,11 @@ def run(
             from easytrain.engine.launch import Launch, launch
             from easytrain.pipeline.run import RunOptions, open_run_dir
 
-            run_dir = open_run_dir(loaded, RunOptions(out=out, resume=resume))
+            opened = RunOptions(out=out, resume=resume)
+            run_dir = open_run_dir(loaded, opened)  # a resume of nothing trained starts afresh
             worker = ["run", str(recipe), *(overrides or []), "--out", str(run_dir)]
-            worker += [flag for flag, on in (("--resume", resume), ("--allow-code", allow_code)) if on]
+            flags = (("--resume", opened.resume), ("--allow-code", allow_code))
+            worker += [flag for flag, on in flags if on]
             worker += ["--device", device] if device else []
             code = launch(Launch(nproc_per_node, nnodes, node_rank, rdzv_endpoint, rdzv_id), worker)
             if as_json and (run_dir / "summary.json").exists():
@@ -128,6 +150,9 @@ def run(
                 run_dir = open_run_dir(loaded, options)
                 try:
                     result = run_pipeline(loaded, run_dir, default_registry(), reporter, options)
+                except Interrupted as exc:  # the hint names this recipe and its overrides
+                    command = shlex.join(["easytrain", "run", str(recipe), *(overrides or [])])
+                    raise Interrupted(str(exc).replace("easytrain run …", command)) from None
                 except EasytrainError:
                     if as_json and (run_dir / "summary.json").exists():
                         print((run_dir / "summary.json").read_text(), end="")
@@ -186,7 +211,7 @@ def recipes_copy(
 ) -> None:
     """Copy a shipped recipe here to edit it."""
     with _exit_codes():
-        from easytrain.config.templates import find
+        from easytrain.config.templates import adapted, find
 
         source = find(name)
         target = dest or Path(source.name)
@@ -194,7 +219,7 @@ def recipes_copy(
             target = target / source.name
         if target.exists() and not force:
             raise RecipeError(f"{target} exists; pass --force to overwrite it")
-        shutil.copyfile(source, target)
+        target.write_text(adapted(source, target), encoding="utf-8")
         print(
             f"copied {source.name} → {target}; run it with: easytrain run {target}", file=sys.stderr
         )

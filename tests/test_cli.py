@@ -91,7 +91,9 @@ def test_recipes_list_describes_every_template() -> None:
 def test_recipes_copy_writes_the_template_and_never_overwrites(tmp_path: Path) -> None:
     target = tmp_path / "mine.yaml"
     assert runner.invoke(app, ["recipes", "copy", "iris", str(target)]).exit_code == 0
-    assert target.read_text() == (RECIPES / "iris.yaml").read_text()
+    assert yaml.safe_load(target.read_text()) == yaml.safe_load(
+        (RECIPES / "iris.yaml").read_text()
+    ) | {"name": "mine"}
     target.write_text("edited")
     again = runner.invoke(app, ["recipes", "copy", "iris", str(target)])
     assert again.exit_code == 2 and "--force" in again.output
@@ -104,3 +106,31 @@ def test_every_shipped_recipe_starts_with_a_comment_saying_how_to_run_it() -> No
     for path in RECIPES.glob("*.yaml"):
         header = path.read_text().split("\nname:")[0]
         assert header.startswith("# ") and f"easytrain run recipes/{path.name}" in header, path.name
+
+
+def test_recipes_copy_names_the_copy_and_its_command_after_the_new_file(tmp_path: Path) -> None:
+    target = tmp_path / "my-first.yaml"
+    assert runner.invoke(app, ["recipes", "copy", "iris", str(target)]).exit_code == 0
+    text = target.read_text()
+    assert "\nname: my-first\n" in text and "\nname: iris\n" not in text
+    assert f"#   easytrain run {target}\n" in text and "recipes/iris.yaml" not in text
+    body = [line for line in text.splitlines() if not line.startswith(("#", "name:"))]
+    source = (RECIPES / "iris.yaml").read_text().splitlines()
+    assert body == [line for line in source if not line.startswith(("#", "name:"))]
+
+
+def test_version_is_the_package_metadata_and_imports_no_torch() -> None:
+    from importlib.metadata import version
+
+    import easytrain
+
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=["--version"])],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert done.stdout == f"easytrain {version('easytrain')}\n", done.stderr
+    assert version("easytrain") == easytrain.__version__
+    assert "HEAVY=\n" in done.stderr

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from easytrain.errors import RecipeError, suggest
@@ -33,3 +34,30 @@ def find(name: str) -> Path:
             f"see `easytrain recipes list`"
         )
     return recipes[name.removesuffix(".yaml")]
+
+
+def adapted(source: Path, target: Path) -> str:
+    """The template's text for its copy at `target`: its `name:` is the copy's file name (which
+    names the run folder), and the command in its comments runs the copy, not the template."""
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", target.stem).strip("-.") or "run"
+    lines = []
+    for line in source.read_text(encoding="utf-8").splitlines(keepends=True):
+        if line.startswith("#"):
+            line = line.replace(f"recipes/{source.name}", str(target))
+        elif line.rstrip("\r\n") == f"name: {source.stem}":
+            line = f"name: {stem}\n"
+        lines.append(line)
+    return "".join(lines)
+
+
+def version() -> str:
+    """The installed package's version (pyproject.toml's), or the source's in a bare checkout."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("easytrain")
+    except PackageNotFoundError:
+        from easytrain import __version__
+
+        return __version__

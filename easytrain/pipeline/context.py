@@ -35,6 +35,7 @@ class RunContext:
     model_summary: str = ""  # model
     history: list[dict[str, float]] = field(default_factory=list)  # train
     best_epoch: int | None = None  # train
+    epochs_done: int = 0  # train: epochs finished so far, kept when the run is interrupted
     class_weights: dict[str, float] | None = None  # train: those class_weights: auto computed
     metrics: dict[str, dict[str, float]] = field(
         default_factory=dict

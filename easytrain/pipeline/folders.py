@@ -20,6 +20,8 @@ def new_run_dir(name: str, out: Path | None, prefix: str = "") -> Path:
     """`--out DIR` exactly, or runs/<name>/<prefix><timestamp>[-N]: two runs started at once
     never share one."""
     if out is not None:
+        if out.exists() and not out.is_dir():
+            raise RecipeError(f"--out {out} is a file; give a folder (new or empty) for the run")
         if out.exists() and any(out.iterdir()):
             raise RecipeError(
                 f"--out {out} already holds files; pick an empty folder, or add --resume"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -112,7 +113,7 @@ def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str,
         "confusion_matrix": ctx.evaluation.get("confusion_matrix", {}),
         "data": ctx.evaluation.get("data"),
         "best_epoch": ctx.best_epoch,
-        "epochs_completed": len(ctx.history),
+        "epochs_completed": max(len(ctx.history), ctx.epochs_done),
         "timings": {k: round(v, 3) for k, v in ctx.timings.items()},
         "artifacts": ctx.artifacts,
     } | weights
@@ -228,7 +229,13 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
         )
     last = run_dir / "checkpoints" / "last.pt"
     if not last.exists():
-        raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")
+        if not (run_dir / "recipe.yaml").is_file():  # not a run folder: leave it alone
+            raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")
+        # killed before its first checkpoint: no step was kept, so starting over loses nothing
+        print(f"--resume: nothing was trained in {run_dir} (no checkpoints/last.pt); "
+              "starting it from scratch", file=sys.stderr)
+        options.resume = False
+        return run_dir
     from easytrain.engine import checkpoint
 
     for stale in run_dir.rglob(".*.tmp"):  # writes that a kill cut short (checkpoints, export …)

@@ -30,6 +30,14 @@ class TrainStage:
         names = metric_names(evaluate.metrics, evaluate.needed_metrics(), ctx.data.task)
         if self.config.class_weights == "auto" and ctx.data.classes:
             self._show_weights(ctx)
+        then = ctx.on_epoch
+
+        def count(row: dict[str, float]) -> None:  # summary.json counts them after Ctrl-C too
+            ctx.epochs_done = int(row["epoch"])
+            if then is not None:
+                then(row)
+
+        ctx.on_epoch = count
         state = fit(ctx, self.config, names)
         ctx.history, ctx.best_epoch = state.history, state.best_epoch
         best = ctx.run_dir / "checkpoints" / "best.pt"

@@ -131,6 +131,13 @@ def _evaluations(run_dir: Path) -> str:
     return "<h2>Re-evaluations</h2>" + _table(["when", "split", "data", "metrics"], rows)
 
 
+def _explain(run_dir: Path) -> str:
+    """What `easytrain explain` wrote to explain/, if it ran."""
+    from easytrain.explain.render import report_section
+
+    return report_section(run_dir)
+
+
 def _text(path: Path) -> str:
     return escape(path.read_text()) if path.exists() else "(missing)"
 
@@ -168,6 +175,7 @@ def render(run_dir: Path) -> str:
         _per_class(summary),
         _evaluations(run_dir),
         "<h2>Plots</h2>" + _plots(run_dir),
+        _explain(run_dir),
         f"<h2>Model</h2><pre>{_text(run_dir / 'model.txt')}</pre>",
         f"<h2>Recipe</h2><pre>{_text(run_dir / 'recipe.yaml')}</pre>",
     ]
