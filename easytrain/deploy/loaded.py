@@ -30,6 +30,7 @@ from easytrain.deploy.card import (
 )
 from easytrain.engine import checkpoint
 from easytrain.errors import RecipeError, RunFailed
+from easytrain.pipeline.runfiles import run_file
 
 
 @dataclass
@@ -69,7 +70,7 @@ class LoadedRun:
         from easytrain.engine import checkpoint
 
         model = self.architecture()
-        state = checkpoint.load(self.run_dir / "checkpoints" / "best.pt")["model"]
+        state = checkpoint.load(run_file(self.run_dir, "checkpoints/best.pt"))["model"]
         try:
             model.load_state_dict(state)
         except RuntimeError as exc:
@@ -87,25 +88,25 @@ class LoadedRun:
 
 def _threshold(run_dir: Path) -> float | None:
     """The decision threshold the run chose, part of the model like its weights."""
-    card = read_json(run_dir / "export" / "model.json")
+    card = read_json(run_file(run_dir, "export/model.json"))
     if card is not None and "threshold" in card:
         return card["threshold"]
-    found = (read_json(run_dir / "summary.json") or {}).get("threshold")
+    found = (read_json(run_file(run_dir, "summary.json")) or {}).get("threshold")
     return float(found["value"]) if isinstance(found, dict) and "value" in found else None
 
 
 def load_run(run_dir: Path, allow_code: bool = False) -> LoadedRun:
-    recipe_file, best = run_dir / "recipe.yaml", run_dir / "checkpoints" / "best.pt"
     if not run_dir.is_dir():
         raise RecipeError(f"{run_dir}: no such run folder")
+    recipe_file, best = run_file(run_dir, "recipe.yaml"), run_file(run_dir, "checkpoints/best.pt")
     for path in (recipe_file, best):
         if not path.is_file():
             raise RecipeError(
                 f"{run_dir} is not a finished run: it has no {path.relative_to(run_dir)}"
             )
     recipe = load_recipe(recipe_file, allow_code=allow_code)
-    card = read_json(run_dir / DATA_CARD)
-    sample_file = run_dir / SAMPLE
+    card = read_json(run_file(run_dir, DATA_CARD))
+    sample_file = run_file(run_dir, SAMPLE)
     if card is None or not sample_file.is_file():
         card, sample = _rebuild(recipe)
     else:

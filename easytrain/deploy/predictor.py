@@ -16,6 +16,7 @@ from easytrain.deploy.inputs import Preparer
 from easytrain.deploy.loaded import LoadedRun
 from easytrain.errors import RecipeError
 from easytrain.metrics.scoring import predictions
+from easytrain.pipeline.runfiles import run_file
 
 CHECKPOINT = "checkpoint"  # the run's network with checkpoints/best.pt, in PyTorch
 FORMATS = (CHECKPOINT, *formats.FILES)
@@ -37,7 +38,7 @@ class Predictor:
     def _runner(self) -> formats.Runner:
         if self.format == CHECKPOINT:
             return self.run.model
-        path = self.run.run_dir / "export" / formats.FILES[self.format]
+        path = run_file(self.run.run_dir, f"export/{formats.FILES[self.format]}", folder=True)
         if not path.exists():
             raise RecipeError(
                 f"{path} does not exist; export it first: "

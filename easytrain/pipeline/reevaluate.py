@@ -21,15 +21,16 @@ from easytrain.data.bundle import DataBundle, Split
 from easytrain.data.stream import ImageStream
 from easytrain.errors import GateFailed, RecipeError, RunFailed
 from easytrain.pipeline.context import RunContext
+from easytrain.pipeline.runfiles import read_text, run_file
 from easytrain.registry import Registry
 from easytrain.tracking.console import Reporter
 
 
 def run_files(run_dir: Path) -> tuple[Path, Path]:
     """recipe.yaml and checkpoints/best.pt of a finished run, or a usage error saying which is missing."""
-    recipe, best = run_dir / "recipe.yaml", run_dir / "checkpoints" / "best.pt"
     if not run_dir.is_dir():
         raise RecipeError(f"{run_dir}: no such run folder")
+    recipe, best = run_file(run_dir, "recipe.yaml"), run_file(run_dir, "checkpoints/best.pt")
     for path in (recipe, best):
         if not path.is_file():
             raise RecipeError(
@@ -41,8 +42,8 @@ def run_files(run_dir: Path) -> tuple[Path, Path]:
 def _saved_threshold(run_dir: Path) -> float | None:
     """The threshold the run chose (it is part of the model, like its weights)."""
     try:
-        summary = json.loads((run_dir / "summary.json").read_text())
-    except (OSError, json.JSONDecodeError):
+        summary = json.loads(read_text(run_dir, "summary.json") or "{}")
+    except json.JSONDecodeError:
         return None
     found = summary.get("threshold")
     return float(found["value"]) if isinstance(found, dict) and "value" in found else None
@@ -100,7 +101,7 @@ def _run_preprocessing(
 ) -> tuple[dict[str, Any], list[str] | None]:
     """The preprocessing and classes the run saved for predict (export/model.json), or, without
     an export, those of its data rebuilt from recipe.yaml (the same seed gives the same ones)."""
-    card = run_dir / "export" / "model.json"
+    card = run_file(run_dir, "export/model.json")
     if card.is_file():
         saved = json.loads(card.read_text())
         return saved["input"], saved["classes"]

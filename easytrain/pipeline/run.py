@@ -227,7 +227,9 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
         raise RecipeError(
             f"--resume: no run of '{recipe.name}' with a checkpoint under runs/{recipe.name}/"
         )
-    last = run_dir / "checkpoints" / "last.pt"
+    from easytrain.pipeline.runfiles import run_file
+
+    last = run_file(run_dir, "checkpoints/last.pt")  # not a link out of the folder, nor a FIFO
     if not last.exists():
         if not (run_dir / "recipe.yaml").is_file():  # not a run folder: leave it alone
             raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")

@@ -2,7 +2,9 @@
 
 Everything is inline (CSS, plots as base64 PNG), so the page can be mailed, attached to a CI job
 or opened offline. It reads only the run folder: recipe.yaml, summary.json, model.txt, env.json,
-metrics.csv and plots/.
+metrics.csv and plots/ — only the files it expects, and only regular files inside the folder
+(pipeline/runfiles.py): a symbolic link out of a run folder from elsewhere is left out, so
+the page never embeds another local file.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from easytrain.errors import RecipeError
+from easytrain.pipeline.runfiles import read_text, why_not
 
 PLOT_ORDER = ("curves", "confusion_matrix", "roc", "pr", "predicted_vs_true", "residuals")
+PLOTS = (*PLOT_ORDER, "confident_errors")  # the plots the evaluate stage writes
 CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 h1 { margin-bottom: 0; } .sub { color: #666; margin-top: .2em; }
@@ -30,10 +34,12 @@ img { max-width: 100%; border: 1px solid #eee; margin: .5em 0; }
 
 
 def _read_json(path: Path) -> dict[str, Any]:
+    text = read_text(path.parent, path.name)
     try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+        found = json.loads(text) if text is not None else {}
+    except json.JSONDecodeError:
         return {}
+    return found if isinstance(found, dict) else {}
 
 
 def _number(value: Any) -> str:
@@ -102,14 +108,20 @@ def _per_class(summary: dict[str, Any]) -> str:
 
 def _plots(run_dir: Path) -> str:
     folder = run_dir / "plots"
-    if not (folder / "curves.png").exists() and (run_dir / "metrics.csv").exists():
+    if (
+        not os.path.lexists(folder / "curves.png")
+        and (run_dir / "metrics.csv").exists()
+        and why_not(run_dir, "metrics.csv") is None
+        and why_not(run_dir, "plots") is None
+    ):
         from easytrain.tracking.plots import curves
 
         curves(run_dir / "metrics.csv", folder / "curves.png")
-    files = sorted(
-        folder.glob("*.png"),
-        key=lambda p: (PLOT_ORDER.index(p.stem) if p.stem in PLOT_ORDER else 99, p.name),
-    )
+    files = [
+        folder / f"{name}.png"
+        for name in PLOTS
+        if (folder / f"{name}.png").exists() and why_not(run_dir, f"plots/{name}.png") is None
+    ]
     return "".join(
         f"<h3>{escape(path.stem.replace('_', ' '))}</h3><img alt={escape(path.stem)!r} "
         f"src='data:image/png;base64,{base64.b64encode(path.read_bytes()).decode()}'>"
@@ -119,7 +131,12 @@ def _plots(run_dir: Path) -> str:
 
 def _evaluations(run_dir: Path) -> str:
     """Later re-evaluations (`easytrain evaluate`), newest first."""
-    found = [_read_json(p) for p in sorted((run_dir / "evaluations").glob("*.json"), reverse=True)]
+    folder = run_dir / "evaluations"
+    found = [
+        _read_json(p)
+        for p in sorted(folder.glob("*.json"), reverse=True)
+        if why_not(run_dir, p.relative_to(run_dir)) is None
+    ]
     rows = [
         [e.get("evaluated", "?"), split, " ".join(e.get("data_overrides") or []) or "(own data)"]
         + [", ".join(f"{k} {v:.4f}" for k, v in values.items() if isinstance(v, float))]
@@ -139,15 +156,21 @@ def _explain(run_dir: Path) -> str:
 
 
 def _text(path: Path) -> str:
-    return escape(path.read_text()) if path.exists() else "(missing)"
+    if not os.path.lexists(path):
+        return "(missing)"
+    problem = why_not(path.parent, path.name)
+    text = read_text(path.parent, path.name)
+    return escape(
+        f"(left out: {problem})" if problem else text if text is not None else "(unreadable)"
+    )
 
 
 def _recipe_name(path: Path) -> str | None:
     import yaml
 
     try:
-        name = (yaml.safe_load(path.read_text()) or {}).get("name")
-    except (OSError, yaml.YAMLError, AttributeError):
+        name = (yaml.safe_load(read_text(path.parent, path.name) or "") or {}).get("name")
+    except (yaml.YAMLError, AttributeError):
         return None
     return str(name) if name else None
 
