@@ -208,9 +208,14 @@ def recipes_copy(
     name: Annotated[str, typer.Argument(help="A name from `easytrain recipes list`.")],
     dest: Annotated[Path | None, typer.Argument(help="File or folder; default ./NAME.yaml")] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+    with_data: Annotated[
+        bool,
+        typer.Option("--with-data", help="Also write the recipe's sample data where it looks."),
+    ] = False,
 ) -> None:
     """Copy a shipped recipe here to edit it."""
     with _exit_codes():
+        from easytrain.config.samples import write_sample
         from easytrain.config.templates import adapted, find
 
         source = find(name)
@@ -219,10 +224,65 @@ def recipes_copy(
             target = target / source.name
         if target.exists() and not force:
             raise RecipeError(f"{target} exists; pass --force to overwrite it")
+        if with_data:
+            print(write_sample(source, force), file=sys.stderr)
         target.write_text(adapted(source, target), encoding="utf-8")
         print(
             f"copied {source.name} → {target}; run it with: easytrain run {target}", file=sys.stderr
         )
+
+
+@app.command()
+def init(
+    data: Annotated[
+        Path,
+        typer.Argument(
+            help="A table (CSV, TSV, Parquet, JSON Lines), a text table or an image folder.",
+            show_default=False,
+        ),
+    ],
+    target: Annotated[
+        str | None, typer.Option(help="The column to predict (default: one named like a target).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the recipe (default ./NAME.yaml).")
+    ] = None,
+    run_now: Annotated[bool, typer.Option("--run", help="Run the recipe once written.")] = False,
+    pretrained: Annotated[
+        Path | None, typer.Option(help="Build on a saved pretrained model (model type hf).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing recipe.")] = False,
+) -> None:
+    """Write a commented recipe from the data: every choice a key, with the reason above it."""
+    with _exit_codes():
+        from easytrain.init.command import init_recipe
+
+        path = init_recipe(data, target, out, pretrained, force)
+    if run_now:
+        run(path)
+
+
+@app.command()
+def explain(
+    run_dir: Annotated[
+        Path, typer.Argument(help="A run folder (runs/NAME/TIMESTAMP).", show_default=False)
+    ],
+    split: Annotated[str, typer.Option(help="The split to explain: test or val.")] = "test",
+    n: Annotated[int, typer.Option("--n", min=1, help="Examples explained one by one.")] = 8,
+    repeats: Annotated[
+        int, typer.Option(min=1, help="Tables: shuffles per column for permutation importance.")
+    ] = 5,
+    allow_code: Annotated[
+        bool, typer.Option("--allow-code", help="The run's recipe imports Python code.")
+    ] = False,
+) -> None:
+    """Why the model decides so: writes RUN_DIR/explain/ (importance, attributions) and report.html."""
+    with _exit_codes():
+        if split not in ("test", "val"):
+            raise RecipeError(f"--split: expected test or val, got '{split}'")
+        from easytrain.explain.command import explain_run
+
+        explain_run(run_dir, split, n, repeats, allow_code)
 
 
 def main() -> None:

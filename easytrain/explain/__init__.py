@@ -1,0 +1,19 @@
+"""`easytrain explain RUN_DIR`: why a finished run's model decides as it does.
+
+command.py loads the run and its split, importance.py measures what each input column is worth
+(permutation importance), attributions.py asks Captum which parts of one input moved the output
+(integrated gradients), render.py writes the CSV, PNG and HTML files and the report's section.
+"""
+
+CAPTUM_MISSING = "explanations need captum: pip install 'easytrain[explain]'"
+
+
+def captum():  # noqa: ANN201  the captum.attr module
+    """captum.attr, or a RunFailed that names the extra to install."""
+    try:
+        from captum import attr
+    except ImportError:
+        from easytrain.errors import RunFailed
+
+        raise RunFailed(CAPTUM_MISSING) from None
+    return attr

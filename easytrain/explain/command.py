@@ -1,0 +1,247 @@
+"""`easytrain explain RUN_DIR`: load the run, rebuild its split, explain, write explain/.
+
+The model comes from the run folder the way predict loads it (deploy/loaded.py: recipe.yaml,
+preprocessing.json, checkpoints/best.pt with weights_only); the split is rebuilt from recipe.yaml
+(the same seed gives the same rows and statistics). Everything runs on the CPU.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from easytrain.deploy.loaded import LoadedRun, load_run
+from easytrain.errors import RunFailed
+from easytrain.explain import attributions as attr
+from easytrain.explain import render
+from easytrain.explain.importance import permutation_importance, table_groups
+from easytrain.metrics import CATALOG, DEFAULTS
+from easytrain.metrics.scoring import outputs, predictions
+
+BATCH = 256
+
+
+def explain_run(run_dir: Path, split: str, n: int, repeats: int, allow_code: bool = False) -> Path:
+    """Write RUN_DIR/explain/ and report.html; return the explain folder."""
+    run = load_run(run_dir, allow_code)
+    x, y = _split(run, split)
+    folder = run_dir / "explain"
+    folder.mkdir(exist_ok=True)
+    for stale in folder.iterdir():
+        if stale.is_file():
+            stale.unlink()
+    kind = "image" if x.ndim == 4 else run.kind if run.kind != "features" else "table"
+    model = run.model
+    torch.manual_seed(run.recipe.seed)
+    found: dict[str, Any] = {"split": split, "examples": len(y), "kind": kind, "notes": []}
+    explainers = {"table": _table, "image": _images, "text": _text}
+    if kind not in explainers:
+        found["notes"].append(f"no explanation applies to {kind} inputs")
+    else:
+        found |= explainers[kind](run, model, x, y, n, repeats, folder, found["notes"])
+    render.write_json(folder / "summary.json", found)
+    from easytrain.tracking.report import write_report
+
+    report = write_report(run_dir)
+    for note in found["notes"]:
+        print(note, file=sys.stderr)
+    print(
+        f"explain → {folder}/ ({', '.join(found.get('files', []))}); report → {report}",
+        file=sys.stderr,
+    )
+    return folder
+
+
+def _split(run: LoadedRun, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """The split's model inputs and targets, rebuilt from the run's recipe on the CPU."""
+    from easytrain.pipeline.context import RunContext
+    from easytrain.registry import default_registry
+    from easytrain.tracking.console import PlainReporter
+
+    registry = default_registry()
+    with tempfile.TemporaryDirectory() as scratch:
+        ctx = RunContext(
+            run.recipe, Path(scratch), torch.device("cpu"), registry, PlainReporter(io.StringIO())
+        )
+        registry.get("preprocess", run.recipe.preprocess.type).load()(run.recipe.preprocess).run(
+            ctx
+        )
+    assert ctx.data is not None
+    split = ctx.data.split(name)
+    if split is None or len(split) == 0:
+        raise RunFailed(f"{run.run_dir}: the run has no {name} split to explain; try --split val")
+    return split.x, split.y  # type: ignore[return-value]
+
+
+def _metric(run: LoadedRun) -> str:
+    """The metric the recipe gates on, or its first metric, or the task's first default."""
+    evaluate = run.recipe.evaluate
+    names = [*evaluate.gates, *(evaluate.metrics or []), *DEFAULTS[run.card["task"]]]
+    return next(n for n in names if n in CATALOG)
+
+
+def _scorer(run: LoadedRun, model: torch.nn.Module, y: torch.Tensor, metric: str):
+    from easytrain.registry import default_registry
+
+    compute = default_registry().get("metric", metric).load()
+    threshold = run.threshold if run.card["classes"] and len(run.card["classes"]) == 2 else None
+
+    def score(x: torch.Tensor) -> float:
+        found = predictions(
+            run.card["task"], outputs(model, x, BATCH, torch.device("cpu")), y, threshold
+        )
+        return float(compute(found.y, found.pred, found.proba))
+
+    return score
+
+
+def _confidence(
+    run: LoadedRun, out: torch.Tensor, y: torch.Tensor
+) -> tuple[np.ndarray, np.ndarray]:
+    """(predicted label or value, confidence): the predicted class's probability, or for
+    regression minus the absolute error (so 'least confident' are the worst predictions)."""
+    found = predictions(run.card["task"], out, y, None)
+    if found.proba is None:
+        pred = found.pred.reshape(len(found.pred), -1)[:, 0]
+        return pred, -np.abs(pred - found.y.reshape(len(found.y), -1)[:, 0])
+    return found.pred, found.proba.max(axis=1)
+
+
+def _table(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
+    groups = table_groups(run.card)
+    metric = _metric(run)
+    ranked = permutation_importance(
+        _scorer(run, model, y, metric),
+        x,
+        groups,
+        CATALOG[metric].higher_is_better,
+        repeats,
+        run.recipe.seed,
+    )
+    out = outputs(model, x, BATCH, torch.device("cpu"))
+    pred, confidence = _confidence(run, out, y)
+    order = np.argsort(confidence, kind="stable")
+    n = min(n, len(order) // 2) or 1
+    rows = np.concatenate([order[:n], order[-n:]])
+    chosen = x[torch.from_numpy(rows)]
+    target = attr.targets(out[torch.from_numpy(rows)])
+    table = run.card["preprocessing"].get("encoding", {}).get("table") or {}
+    if table.get("categorical") and table.get("categorical_encoding") == "index":
+        method = "feature_ablation"
+        notes.append(
+            "attributions by feature ablation: category numbers (data.categorical: "
+            "index) have no gradient, so each column is set to 0 (unknown / average) "
+            "and the output's change is its attribution"
+        )
+        values = attr.ablation(model, chosen, target, groups)
+    else:
+        method = "integrated_gradients"
+        values = attr.integrated_gradients(model, chosen, target)
+    per_column = attr.by_column(values, groups).numpy()
+    labels = ["least confident"] * n + ["most confident"] * n
+    files = render.table_files(
+        folder,
+        ranked,
+        metric,
+        groups,
+        rows,
+        labels,
+        per_column,
+        _names(run, y[torch.from_numpy(rows)]),
+        _names(run, pred[rows]),
+        confidence[rows],
+    )
+    return {"metric": metric, "importance": ranked, "attribution_method": method, "files": files}
+
+
+def _names(run: LoadedRun, values: Any) -> list[str]:
+    values = np.asarray(values).reshape(len(values), -1)[:, 0]
+    classes = run.card["classes"]
+    return [classes[int(v)] if classes else f"{float(v):.4g}" for v in values]
+
+
+def _pick(correct: np.ndarray, confidence: np.ndarray, n: int) -> np.ndarray:
+    """Up to n examples: the most confident mistakes (at most half), then the most confident
+    right answers."""
+    order = np.argsort(-confidence, kind="stable")
+    wrong = order[~correct[order]][: n // 2]
+    right = order[correct[order]][: n - len(wrong)]
+    return np.concatenate([wrong, right]).astype(np.int64)
+
+
+def _images(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
+    out = outputs(model, x, BATCH, torch.device("cpu"))
+    pred, confidence = _confidence(run, out, y)
+    chosen = _pick(pred == y.numpy(), confidence, n)
+    index = torch.from_numpy(chosen)
+    images = x[index]
+    target = attr.targets(out[index])
+    maps = attr.integrated_gradients(model, images, target).abs().sum(dim=1)
+    files = render.image_grid(
+        folder,
+        images,
+        maps.numpy(),
+        run.card["preprocessing"],
+        _names(run, y[index]),
+        _names(run, pred[chosen]),
+        confidence[chosen],
+    )
+    notes.append(
+        f"{len(chosen)} images ({_which(pred == y.numpy(), chosen)}): the bright parts of each "
+        "map moved the predicted class's score most (integrated gradients, baseline: the "
+        "average image)"
+    )
+    return {
+        "attribution_method": "integrated_gradients",
+        "files": files,
+        "examples_explained": chosen.tolist(),
+    }
+
+
+def _which(correct: np.ndarray, chosen: np.ndarray) -> str:
+    wrong = int((~correct[chosen]).sum())
+    return f"{wrong} wrong, {len(chosen) - wrong} right"
+
+
+def _text(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
+    settings = run.card["preprocessing"]["encoding"]["text"]
+    layer = attr.token_embedding(model, settings.get("vocab_size"))
+    if layer is None:
+        notes.append(
+            "token attributions do not apply: the model has no token embedding layer "
+            "(nn.Embedding) to attribute through"
+        )
+        return {"files": []}
+    out = outputs(model, x, BATCH, torch.device("cpu"))
+    pred, confidence = _confidence(run, out, y)
+    correct = pred == y.numpy() if run.card["classes"] else np.ones(len(y), dtype=bool)
+    chosen = _pick(correct, confidence, n)
+    index = torch.from_numpy(chosen)
+    ids = x[index]
+    values = attr.token_attributions(model, ids, attr.targets(out[index]), layer)
+    vocab = settings["vocab"]
+    tokens = [[vocab[i - 2] if i >= 2 else "<unk>" for i in row.tolist() if i != 0] for row in ids]
+    files = render.token_html(
+        folder,
+        tokens,
+        values.numpy(),
+        _names(run, y[index]),
+        _names(run, pred[chosen]),
+        confidence[chosen],
+    )
+    notes.append(
+        f"{len(chosen)} texts ({_which(correct, chosen)}): red tokens pushed the model "
+        "towards its prediction, blue ones away (layer integrated gradients over the "
+        "token embeddings)"
+    )
+    return {
+        "attribution_method": "layer_integrated_gradients",
+        "files": files,
+        "examples_explained": chosen.tolist(),
+    }
