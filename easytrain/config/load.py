@@ -18,7 +18,6 @@ from easytrain.config.recipe import Recipe, recipe_model
 from easytrain.config.tune import tune_problems
 from easytrain.config.yamlpos import Path_, Positions, dotted, load_file
 from easytrain.errors import Problem, RecipeError
-from easytrain.metrics import MetricInfo
 from easytrain.registry import Registry, default_registry
 
 
@@ -82,19 +81,6 @@ def validate_data(
         if problems:
             raise RecipeError(sorted(problems, key=problem_order))
     return recipe
-
-
-def _metric_infos(registry: Registry) -> dict[str, MetricInfo]:
-    return {c.name: c.info for c in registry if c.kind == "metric"}
-
-
-def monitor_mode(monitor: str, mode: str, registry: Registry) -> str:
-    """'min' or 'max' for a logged column such as val_loss or val_accuracy."""
-    if mode != "auto":
-        return mode
-    metric = monitor.removeprefix("val_").removeprefix("test_")
-    info = _metric_infos(registry).get(metric)
-    return "max" if info is not None and info.higher_is_better else "min"
 
 
 def _get(data: Any, *path: str, default: Any = None) -> Any:

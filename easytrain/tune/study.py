@@ -86,7 +86,7 @@ def _retry() -> Any:
 
 
 def direction(config: TuneConfig, registry: Any) -> str:
-    from easytrain.config.load import monitor_mode
+    from easytrain.metrics.monitor import monitor_mode
 
     if config.direction != "auto":
         return config.direction
