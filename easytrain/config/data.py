@@ -147,6 +147,8 @@ class TableData(Sampled):
     """missing: constant: the value put in empty cells."""
     categorical: Literal["onehot", "index"] = "onehot"
     """Categories as one-hot columns, or as one column of category numbers (0 = unseen)."""
+    resample: Literal["oversample", "undersample", "smote"] | None = None
+    """Imbalanced classes: rebalance the training split only (never val or test): oversample repeats rare-class rows, undersample drops common-class rows, smote adds rows between rare-class neighbours (needs pip install 'easytrain[imbalance]')."""
     split: SplitConfig = SplitConfig()
     """Seeded train / val / test split."""
 

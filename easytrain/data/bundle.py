@@ -36,6 +36,8 @@ class DataBundle:
     preprocessing: dict[str, Any] = field(default_factory=dict)  # JSON: what predict needs
     # Applied to each training batch on the device (augmentation); never to val/test.
     train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+    # data.resample: {method, before, after} class counts of the training split (summary.json)
+    resampled: dict[str, Any] | None = None
 
     @property
     def num_outputs(self) -> int:

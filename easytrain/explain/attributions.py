@@ -82,15 +82,22 @@ def token_embedding(model: nn.Module, vocab_size: int | None) -> nn.Embedding | 
 
 
 def token_attributions(
-    model: nn.Module, ids: torch.Tensor, target: torch.Tensor, layer: nn.Embedding
+    model: nn.Module,
+    ids: torch.Tensor,
+    target: torch.Tensor,
+    layer: nn.Embedding,
+    pad: int = 0,
+    blank: int = 0,
 ) -> torch.Tensor:
-    """(n, length): each token's share, by layer integrated gradients over the embeddings."""
+    """(n, length): each token's share, by layer integrated gradients over the embeddings. The
+    baseline text has every real token replaced by `blank` (the padding token); `pad` marks
+    the padding of the inputs, which gets no share."""
     method = captum().LayerIntegratedGradients(_Logits(model), layer)
     found = method.attribute(
         ids,
-        torch.zeros_like(ids),
+        torch.where(ids == pad, ids, torch.full_like(ids, blank)),
         target=target,
         n_steps=STEPS,
         internal_batch_size=max(len(ids) * 8, 16),
     )
-    return found.sum(dim=-1).detach() * (ids != 0)
+    return found.sum(dim=-1).detach() * (ids != pad)

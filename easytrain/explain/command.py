@@ -209,6 +209,21 @@ def _which(correct: np.ndarray, chosen: np.ndarray) -> str:
     return f"{wrong} wrong, {len(chosen) - wrong} right"
 
 
+def _tokens(
+    run: LoadedRun, settings: dict[str, Any], ids: torch.Tensor, pad: int
+) -> list[list[str]]:
+    """Each row of token ids back to its tokens (padding left out): easytrain's vocabulary, or
+    the pretrained model's tokenizer saved in the run folder."""
+    rows = [[i for i in row.tolist() if i != pad] for row in ids]
+    if "vocab" in settings:
+        vocab = settings["vocab"]
+        return [[vocab[i - 2] if i >= 2 else "<unk>" for i in row] for row in rows]
+    from easytrain.models.hf import load_tokenizer
+
+    tokenizer = load_tokenizer(folder=run.run_dir / settings["tokenizer"])
+    return [tokenizer.convert_ids_to_tokens(row) for row in rows]
+
+
 def _text(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
     settings = run.card["preprocessing"]["encoding"]["text"]
     layer = attr.token_embedding(model, settings.get("vocab_size"))
@@ -224,9 +239,10 @@ def _text(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
     chosen = _pick(correct, confidence, n)
     index = torch.from_numpy(chosen)
     ids = x[index]
-    values = attr.token_attributions(model, ids, attr.targets(out[index]), layer)
-    vocab = settings["vocab"]
-    tokens = [[vocab[i - 2] if i >= 2 else "<unk>" for i in row.tolist() if i != 0] for row in ids]
+    pad = int(settings.get("pad_id", 0))
+    blank = int(settings.get("pad_token_id", pad))
+    values = attr.token_attributions(model, ids, attr.targets(out[index]), layer, pad, blank)
+    tokens = _tokens(run, settings, ids, pad)
     files = render.token_html(
         folder,
         tokens,

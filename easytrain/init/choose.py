@@ -49,9 +49,9 @@ def choose(profile: Profile, pretrained: Path | None = None) -> dict[str, Any]:
         "device": Key("auto", "CUDA when there is one, else the CPU"),
     }
     if profile.kind == "image_folder":
-        tree |= _images(profile, pretrained)
+        tree |= _images(profile)
     elif profile.kind == "text":
-        tree |= _text(profile)
+        tree |= _text(profile) if pretrained is None else _pretrained_text(profile, pretrained)
     else:
         tree |= _table(profile)
     tree["train"] = _train(profile, tree)
@@ -161,7 +161,7 @@ def _table_model(profile: Profile, embeddings: bool) -> dict[str, Any]:
     return model
 
 
-def _images(profile: Profile, pretrained: Path | None) -> dict[str, Any]:
+def _images(profile: Profile) -> dict[str, Any]:
     height, width = profile.image_size
     side = max(height, width)
     target = side if side <= 32 else 64 if side <= 96 else 128
@@ -269,6 +269,29 @@ def _text(profile: Profile) -> dict[str, Any]:
     return {"data": data, "model": model}
 
 
+def _pretrained_text(profile: Profile, folder: Path) -> dict[str, Any]:
+    """A pretrained Hugging Face model reads the text with its own tokenizer."""
+    data = _text(profile)["data"]
+    for key in ("level", "lowercase", "vocab_size", "min_freq", "max_length"):
+        del data[key]  # the model's tokenizer decides these
+    length = max(16, min(512, 8 * math.ceil(1.5 * profile.tokens_p95 / 8)))
+    model = {
+        "type": Key("hf", f"--pretrained {folder}: fine-tune that model, its tokenizer included"),
+        "name": Key(str(folder), "the model's folder (config.json, model.safetensors, tokenizer)"),
+        "max_length": Key(
+            length,
+            f"95 % of the texts have at most {profile.tokens_p95} words; "
+            "sub-word tokens are about 1.5 per word",
+        ),
+        "trainable": Key(
+            "all",
+            "fine-tune every weight; head trains only the new classifier "
+            "(fastest), lora small adapters",
+        ),
+    }
+    return {"data": data, "model": model}
+
+
 def _train(profile: Profile, tree: dict[str, Any]) -> dict[str, Any]:
     train_rows = int(profile.rows * TRAIN_SHARE)
     batch = (
@@ -279,8 +302,15 @@ def _train(profile: Profile, tree: dict[str, Any]) -> dict[str, Any]:
     steps, most = {"table": (3000, 200), "text": (2000, 50), "image_folder": (1500, 60)}[
         profile.kind
     ]
-    count = epochs(train_rows, batch, steps, most)
-    patience = max(5, min(20, count // 5))
+    pretrained = getattr(tree["model"].get("type"), "value", None) == "hf"
+    if pretrained:  # a pretrained model needs few passes at a small learning rate
+        batch, steps, most = min(batch, 32), 600, 5
+    count = (
+        epochs(train_rows, batch, steps, most)
+        if not pretrained
+        else min(most, epochs(train_rows, batch, steps, most))
+    )
+    patience = max(5, min(20, count // 5)) if not pretrained else 2
     train: dict[str, Any] = {
         "epochs": Key(
             count,
@@ -291,8 +321,12 @@ def _train(profile: Profile, tree: dict[str, Any]) -> dict[str, Any]:
             batch, f"for {train_rows} training examples (larger sets, larger batches)"
         ),
         "optimizer": Key(
-            {"name": "adamw", "lr": 0.001, "weight_decay": 0.0001},
-            "AdamW at its usual learning rate, with a little weight decay",
+            {"name": "adamw", "lr": 5e-05, "weight_decay": 0.01}
+            if pretrained
+            else {"name": "adamw", "lr": 0.001, "weight_decay": 0.0001},
+            "AdamW at the small learning rate fine-tuning a pretrained model takes"
+            if pretrained
+            else "AdamW at its usual learning rate, with a little weight decay",
         ),
         "scheduler": Key({"name": "cosine"}, "the learning rate decays smoothly to zero"),
     }

@@ -18,6 +18,11 @@ def init_recipe(
     if pretrained is not None:
         _pretrained(pretrained)
     profile = inspect(data, target)
+    if pretrained is not None and profile.kind != "text":
+        raise RecipeError(
+            f"--pretrained: pretrained Hugging Face models read text; {data} is "
+            f"{'an image folder' if profile.kind == 'image_folder' else 'a table without a text column to learn from'}"
+        )
     if profile.kind == "table" and not profile.features:
         left = ", ".join(f"{c.name} ({c.kind})" for c in profile.columns)
         raise RecipeError(f"{data}: no column is left to learn from: {left}")
@@ -61,7 +66,9 @@ def _pretrained(folder: Path) -> None:
     if "hf" not in default_registry().names("model"):
         raise RecipeError(
             "--pretrained: this easytrain has no pretrained Hugging Face model type (model.type "
-            "hf) yet, so init cannot build on one; leave --pretrained out to train from scratch"
+            "hf), so init cannot build on one; leave --pretrained out to train from scratch"
         )
-    if not folder.is_dir():
-        raise RecipeError(f"--pretrained: {folder} is not a folder with a saved model")
+    if not (folder / "config.json").is_file():
+        raise RecipeError(
+            f"--pretrained: {folder} is not a saved Hugging Face model (no config.json in it)"
+        )

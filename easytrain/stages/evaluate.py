@@ -46,6 +46,8 @@ def data_summary(data: DataBundle) -> dict[str, Any]:
             for name, split in splits.items()
             if split is not None
         }
+    if data.resampled:
+        found["resample"] = data.resampled
     return found
 
 

@@ -70,6 +70,14 @@ class PreprocessStage:
             preprocessing=preprocessing,
             train_transform=build_augment(self.config.augment, raw.input_shape, info),
         )
+        if getattr(recipe.data, "resample", None):  # tables: the training split only
+            from easytrain.data.resample import resample_split
+
+            ctx.data.train, ctx.data.resampled = resample_split(
+                ctx.data.train, recipe.data.resample, recipe.seed, raw.task, raw.classes
+            )
+            ctx.reporter.info(f"data: resampled the training split ({recipe.data.resample}): "
+                              f"{ctx.data.resampled['before']} → {ctx.data.resampled['after']}")
         sizes = ", ".join(f"{name} {len(parts[name])}" for name in NAMES)
         ctx.reporter.info(f"data: {raw.description}, {raw.task}, input {raw.input_shape}, {sizes}")
 

@@ -183,3 +183,35 @@ def test_keyword_carries_the_largest_attribution(tmp_path, model):
 def test_refuses_a_folder_that_is_no_run(tmp_path):
     found = cli("explain", str(tmp_path))
     assert found.returncode == 2 and "not a finished run" in found.stderr
+
+
+@pytest.mark.slow
+def test_pretrained_hf_model_from_init_to_explain(tmp_path):
+    pytest.importorskip("transformers")
+    from tests.hf_models import text_setup
+
+    reviews, model = text_setup(tmp_path, count=120)
+    recipe = tmp_path / "reviews.yaml"
+    made = cli(
+        "init",
+        str(reviews),
+        "--target",
+        "verdict",
+        "--pretrained",
+        str(model),
+        "--out",
+        str(recipe),
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    written = yaml.safe_load(recipe.read_text())
+    assert written["model"]["type"] == "hf" and written["model"]["name"] == str(model)
+    assert "vocab_size" not in written["data"]
+    out = tmp_path / "run"
+    ran = cli("run", str(recipe), "train.epochs=1", "--out", str(out), cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+    found = explain(out, "--n", "3")
+    assert found["attribution_method"] == "layer_integrated_gradients"
+    texts = json.loads((out / "explain" / "tokens.json").read_text())["texts"]
+    assert len(texts) == 3 and texts[0]["tokens"][0] == "[CLS]"
+    assert len(texts[0]["tokens"]) == len(texts[0]["attributions"])
