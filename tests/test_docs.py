@@ -68,6 +68,17 @@ def test_source_paths_the_pages_name_exist() -> None:
         assert (ROOT / path).exists(), f"{page.name} names {path}, which does not exist"
 
 
+def test_layout_paragraphs_name_every_package() -> None:
+    """README's layout and CONTRIBUTING's name each sub-package and top-level module."""
+    readme, contributing = (ROOT / "README.md").read_text(), (ROOT / "CONTRIBUTING.md").read_text()
+    packages = [path.parent.name for path in (ROOT / "easytrain").glob("*/__init__.py")]
+    modules = [p.name for p in (ROOT / "easytrain").glob("*.py") if not p.name.startswith("__")]
+    assert {"config", "deploy", "tune"} <= set(packages) and "cli.py" in modules
+    for name in [f"{package}/" for package in packages] + modules:
+        assert f"{name}`" in readme, f"README.md's layout does not name easytrain/{name}"
+        assert f"`easytrain/{name}`" in contributing, f"CONTRIBUTING.md does not name {name}"
+
+
 def test_readme_links_point_at_files() -> None:
     for target in re.findall(r"\]\(([^)#]+)(?:#[^)]*)?\)", (ROOT / "README.md").read_text()):
         if "://" not in target:
