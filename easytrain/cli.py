@@ -79,8 +79,19 @@ def _exit_codes() -> Iterator[None]:
         raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
 
 
+def _import_beside(recipe: Path) -> None:
+    """--allow-code: modules beside the recipe import without PYTHONPATH=. (appended, so that
+    they shadow no installed package)."""
+    folder = str(recipe.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
+
+
 def _load(recipe: Path, overrides: list[str] | None, allow_code: bool = False):
     from easytrain.config.load import load_recipe
+
+    if allow_code:
+        _import_beside(recipe)
 
     return load_recipe(recipe, overrides or [], allow_code=allow_code)
 
@@ -507,6 +518,9 @@ def tune(
     """
     with _exit_codes():
         from easytrain.tune.command import TuneOptions, tune_recipe
+
+        if allow_code:
+            _import_beside(recipe)
 
         options = TuneOptions(recipe, overrides or [], trials=trials, timeout=timeout)
         options.storage, options.study, options.workers = storage, study, workers
