@@ -9,10 +9,9 @@ back there (undoing rescale and normalize) and forth again around the transforms
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
-from torchvision.transforms import v2
 
 from easytrain.config.augment import (
     ColorJitterItem,
@@ -24,8 +23,13 @@ from easytrain.config.augment import (
 from easytrain.data.inputs import pixel_scale
 from easytrain.errors import RecipeError
 
+if TYPE_CHECKING:  # importing torchvision costs 1–3 s (it imports torch._dynamo): only when used
+    from torchvision.transforms import v2
+
 
 def _transform(item: Any, size: tuple[int, int]) -> v2.Transform:
+    from torchvision.transforms import v2
+
     if isinstance(item, HFlipItem):
         return v2.RandomHorizontalFlip(item.hflip.p)
     if isinstance(item, VFlipItem):
@@ -96,5 +100,7 @@ def build_augment(
             "preprocess.augment: color_jitter needs 8-bit images (image_folder, torchvision), "
             "whose pixel range is known"
         )
+    from torchvision.transforms import v2
+
     size = (int(input_shape[1]), int(input_shape[2]))
     return Augment(v2.Compose([_transform(item, size) for item in items]), scale)

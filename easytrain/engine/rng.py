@@ -20,7 +20,9 @@ def deterministic(enabled: bool) -> None:
     """Deterministic kernels only (train.deterministic); set either way so nothing leaks between runs."""
     if enabled:
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # cuBLAS needs it to be exact
-    torch.use_deterministic_algorithms(enabled, warn_only=False)
+    # Only when it changes: the call imports torch._inductor (1–3 s) to set its flag too.
+    if enabled or torch.are_deterministic_algorithms_enabled():
+        torch.use_deterministic_algorithms(enabled, warn_only=False)
     torch.backends.cudnn.deterministic = enabled
     torch.backends.cudnn.benchmark = not enabled and torch.cuda.is_available()
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import platform
-import subprocess
-import sys
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -73,38 +70,3 @@ def write_json(path: Path, data: Any) -> None:
 
     text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
     write_atomic(path, lambda file: file.write(text.encode()))
-
-
-def _git_commit() -> str | None:
-    try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
-def environment(device: str) -> dict[str, Any]:
-    import numpy
-    import sklearn
-    import torch
-
-    from easytrain import __version__
-
-    return {
-        "easytrain": __version__,
-        "python": sys.version.split()[0],
-        "torch": torch.__version__,
-        "numpy": numpy.__version__,
-        "scikit-learn": sklearn.__version__,
-        "platform": platform.platform(),
-        "device": device,
-        "cuda": torch.version.cuda if torch.cuda.is_available() else None,
-        "gpu": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
-        "cpu_threads": torch.get_num_threads(),
-        "command": sys.argv,
-        "cwd": os.getcwd(),
-        "git_commit": _git_commit(),
-        "started": datetime.now().isoformat(timespec="seconds"),
-    }

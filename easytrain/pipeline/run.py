@@ -128,7 +128,8 @@ def run_pipeline(
     from easytrain.engine.device import resolve_device
     from easytrain.engine.rng import deterministic, seed_everything
     from easytrain.engine.world import current_world
-    from easytrain.pipeline.folders import environment, write_json
+    from easytrain.pipeline.environment import environment
+    from easytrain.pipeline.folders import write_json
 
     world = current_world()
     device = distributed.start(world, resolve_device(options.device or recipe.device))
