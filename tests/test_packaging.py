@@ -79,7 +79,8 @@ def test_installed_cli_copies_digits_from_the_wheel(installed, tmp_path):
     assert result.returncode == 0, result.stderr
     copied = tmp_path / "digits.yaml"
     assert copied.is_file()
-    assert copied.read_bytes() == (REPO / "recipes" / "digits.yaml").read_bytes()
+    shipped = (REPO / "recipes" / "digits.yaml").read_text()
+    assert copied.read_text() == shipped.replace("recipes/digits.yaml", "digits.yaml")
 
 
 def test_installed_cli_lists_every_recipe(installed, tmp_path):
@@ -88,3 +89,35 @@ def test_installed_cli_lists_every_recipe(installed, tmp_path):
     assert result.returncode == 0, result.stderr
     listed = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     assert listed == [path.stem for path in SHIPPED]
+
+
+def test_installed_cli_writes_sample_data_from_the_wheel(installed, tmp_path):
+    result = run_installed(
+        installed,
+        tmp_path,
+        "-m",
+        "easytrain",
+        "recipes",
+        "copy",
+        "table-classification",
+        "--with-data",
+    )
+    assert result.returncode == 0, result.stderr
+    written = tmp_path / "data" / "penguins.csv"
+    assert written.read_bytes() == (REPO / "data" / "penguins.csv").read_bytes()
+
+
+def test_wheel_metadata_names_the_extras_and_classifiers(wheel):
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = archive.read(name).decode()
+    extras = {
+        line.split(":", 1)[1].strip()
+        for line in metadata.splitlines()
+        if line.startswith("Provides-Extra:")
+    }
+    assert {"hf", "onnx", "serve", "tune", "explain", "imbalance", "mlflow", "parquet"} <= extras
+    assert "Classifier: Programming Language :: Python :: 3.11" in metadata
+    assert "Classifier: Topic :: Scientific/Engineering :: Artificial Intelligence" in metadata
+    entry = [n for n in archive.namelist() if n.endswith("entry_points.txt")]
+    assert entry, "the wheel declares no console script"
