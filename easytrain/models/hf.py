@@ -199,7 +199,9 @@ class HFTextModel(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         mask = ids >= 0
         ids = torch.where(mask, ids, self.pad_token_id)
-        return self.model(input_ids=ids, attention_mask=mask.long()).logits
+        # on the meta device (a dry run) no mask: transformers reads its values to skip it
+        attention = None if ids.is_meta else mask.long()
+        return self.model(input_ids=ids, attention_mask=attention).logits
 
     def layer_depths(self) -> dict[int, int]:
         """Each parameter's depth below the head (optimizer.layer_decay): the head and the last
