@@ -23,7 +23,7 @@ app = typer.Typer(
     help="Train, evaluate and export a PyTorch model from one YAML recipe.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion: typer's own, for bash, zsh, fish, PowerShell
 )
 
 
