@@ -25,7 +25,8 @@ def run(tmp_path, data, resample: str | None, name: str):
         "name": name,
         "data": {"source": "table", "path": str(data), "target": "label"},
         "model": {"type": "mlp", "hidden": [16]},
-        "train": {"epochs": 6, "batch_size": 32},
+        "train": {"epochs": 6, "batch_size": 32, "tensorboard": False},
+        "evaluate": {"plots": False},
     }
     if resample:
         recipe["data"]["resample"] = resample
@@ -70,3 +71,28 @@ def test_resample_is_for_classes(tmp_path):
     (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
     found = cli("run", "r.yaml", "--out", "out", cwd=tmp_path)
     assert found.returncode == 2 and "data.resample: smote balances classes" in found.stderr
+
+
+@pytest.mark.slow
+def test_resampled_run_resumes_exactly(tmp_path):
+    import torch
+
+    data = rare_class_table(tmp_path / "rare.csv", rows=600)
+    recipe = {
+        "name": "resume",
+        "data": {"source": "table", "path": str(data), "target": "label", "resample": "smote"},
+        "model": {"type": "mlp", "hidden": [16], "dropout": 0.2},
+        "train": {"epochs": 4, "batch_size": 32, "tensorboard": False},
+        "evaluate": {"plots": False},
+    }
+    (tmp_path / "r.yaml").write_text(yaml.safe_dump(recipe))
+    assert cli("run", "r.yaml", "--out", "whole", cwd=tmp_path).returncode == 0
+    assert cli("run", "r.yaml", "train.epochs=2", "--out", "part", cwd=tmp_path).returncode == 0
+    resumed = cli("run", "r.yaml", "--out", "part", "--resume", cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+
+    def weights(name):
+        return torch.load(tmp_path / name / "checkpoints" / "last.pt", weights_only=True)["model"]
+
+    whole, part = weights("whole"), weights("part")
+    assert all(torch.equal(whole[k], part[k]) for k in whole)
