@@ -72,7 +72,7 @@ def test_layout_paragraphs_name_every_package() -> None:
     """README's layout and CONTRIBUTING's name each sub-package and top-level module."""
     readme, contributing = (ROOT / "README.md").read_text(), (ROOT / "CONTRIBUTING.md").read_text()
     packages = [path.parent.name for path in (ROOT / "easytrain").glob("*/__init__.py")]
-    modules = [p.name for p in (ROOT / "easytrain").glob("*.py") if not p.name.startswith("__")]
+    modules = [p.name for p in (ROOT / "easytrain").glob("*.py") if not p.name.startswith("_")]
     assert {"config", "deploy", "tune"} <= set(packages) and "cli.py" in modules
     for name in [f"{package}/" for package in packages] + modules:
         assert f"{name}`" in readme, f"README.md's layout does not name easytrain/{name}"
