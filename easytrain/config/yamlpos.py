@@ -194,6 +194,10 @@ def load_text(text: str, label: str) -> tuple[Any, Positions]:
 
 def read_text(path: Path) -> str:
     """Read a recipe file as UTF-8, pointing at the first byte that is not."""
+    if path.exists() and not (path.is_file() or path.is_dir()):  # opening a FIFO waits forever
+        raise RecipeError(
+            Problem("not a regular file (a FIFO, device or socket); give a recipe file", str(path))
+        )
     try:
         with path.open("rb") as file:
             raw = file.read(MAX_BYTES + 1)

@@ -71,6 +71,20 @@ def _open(data: bytes | memoryview):  # -> PIL.Image.Image
     return image
 
 
+def decoded_bytes(data: bytes) -> int | None:
+    """What the image would take decoded (up to 3 channels; 2 bytes a sample for a 16-bit PNG),
+    from its header alone; None when the header says nothing (the decoder will refuse it)."""
+    if data[:8] == SIGNATURE and len(data) >= 25 and data[12:16] == b"IHDR":
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        return width * height * 3 * (2 if data[24] == 16 else 1)
+    try:
+        with _open(data) as image:
+            width, height = image.size
+    except (OSError, ValueError, SyntaxError):
+        return None
+    return width * height * 3
+
+
 def _check(data: torch.Tensor, head: bytes) -> None:
     """Refuse, before decoding, what would crash torchvision's decoder or exhaust memory."""
     buffer = memoryview(data.numpy())
@@ -119,6 +133,8 @@ def decode_bytes(data: torch.Tensor, channels: int, size: tuple[int, int] | None
         webp = head[:4] == b"RIFF" and head[8:12] == b"WEBP"  # WebP decodes to colour only
         mode = ImageReadMode.GRAY if channels == 1 and not webp else ImageReadMode.RGB
         image = decode_image(data, mode=mode)
+        if image.dtype != torch.uint8:  # 16-bit PNGs: scaled (value >> 8), not cut to the low byte
+            image = F.to_dtype(image, torch.uint8, scale=True)
     image = _to_channels(image, channels)
     if size is not None and tuple(image.shape[1:]) != size:
         image = F.resize(image, list(size), antialias=True)

@@ -20,6 +20,7 @@ from easytrain.errors import RecipeError, RunFailed
 
 MAX_CLASSES_FOR_NUMBERS = 20  # an integer target with at most this many values is a class label
 MOSTLY_NUMBERS = 0.9  # a text column whose values are mostly numbers is probably a typo'd number
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # models read float32: 1e308 became inf there
 
 
 def infer_task(target: pd.Series) -> str:
@@ -33,7 +34,8 @@ def infer_task(target: pd.Series) -> str:
 
 def as_numbers(values: pd.Series, where: Callable[[int], str], what: str) -> pd.Series:
     """The column as numbers, or a RunFailed naming the first cell that is not a finite number
-    (an inf is standardized into NaN, and its row's predictions and metrics with it)."""
+    (an inf is standardized into NaN, and its row's predictions and metrics with it), or that
+    is beyond float32's range (finite as read, inf once the model's inputs are made)."""
     if pd.api.types.is_bool_dtype(values):
         return values.astype(np.float32)
     if pd.api.types.is_numeric_dtype(values):
@@ -47,6 +49,14 @@ def as_numbers(values: pd.Series, where: Callable[[int], str], what: str) -> pd.
         row, value = bad.idxmax(), values[bad.idxmax()]
         shown = repr(value) if isinstance(value, str) else value
         raise RunFailed(f"{where(row)}: {what} holds {shown}, which is not a finite number")
+    if pd.api.types.is_float_dtype(numbers):  # integers of 64 bits stay under it
+        huge = np.abs(numbers) > FLOAT32_MAX
+        if huge.any():
+            row = huge.idxmax()
+            raise RunFailed(
+                f"{where(row)}: {what} holds {values[row]}, beyond the range of 32-bit floats "
+                f"(±{FLOAT32_MAX:.4g}) that the model computes in"
+            )
     return numbers
 
 

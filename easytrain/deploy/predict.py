@@ -17,7 +17,7 @@ from typing import Any
 
 import torch
 
-from easytrain.data.frames import JSON_LINES, PARQUET, read_table, row_locator
+from easytrain.data.frames import JSON_LINES, PARQUET, numbers_only, read_table, row_locator
 from easytrain.data.images import EXTENSIONS
 from easytrain.deploy.predictor import Predictor
 from easytrain.errors import RecipeError
@@ -64,12 +64,13 @@ def _image_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _table(path: Path, what: str):
+def _table(path: Path, what: str, header: bool = True):
+    """The rows of a table file; header=False: its first line is a row too."""
     if path.suffix.lower() not in TABLES:
         raise RecipeError(
             f"{path}: this run's model reads {what}: give CSV, TSV, Parquet or JSON Lines files"
         )
-    return read_table(path)
+    return read_table(path, header=header)
 
 
 def sources(predictor: Predictor, paths: list[Path], texts: list[str]) -> list[Source]:
@@ -95,7 +96,11 @@ def sources(predictor: Predictor, paths: list[Path], texts: list[str]) -> list[S
     else:
         what = "table rows" if kind == "table" else "rows of numbers"
         for path in map(_exists, paths):
-            frame, where = _table(path, what), row_locator(path)
+            # features without names (digits): a CSV whose first line is all numbers has no
+            # header, and that line is the first row (pandas took it for the column names)
+            headerless = kind == "features" and not prep.columns() and numbers_only(path)
+            frame = _table(path, what, header=not headerless)
+            where = row_locator(path, header=not headerless)
             names = [where(i) for i in range(len(frame))]
             found.append(
                 Source(

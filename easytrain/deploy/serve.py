@@ -3,7 +3,8 @@
 POST /predict takes a batch in the run's kind of input (table rows as JSON objects, texts, or
 base64-encoded image files) and answers like `easytrain predict`; GET /health, GET /metadata
 (the model card) and the OpenAPI document at /openapi.json. Request bodies are validated by
-pydantic (a bad one gets 422 and the reason) and limited in size (413).
+pydantic (a bad one gets 422 and the reason) and limited in size (413); images are limited in
+what they decode to (413) and in how many requests decode at once (503: deploy/decodelimit.py).
 """
 
 # No `from __future__ import annotations`: FastAPI reads the request model from the annotation of
@@ -15,6 +16,7 @@ from typing import Any
 import pandas as pd
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 
+from easytrain.deploy.decodelimit import Busy, DecodeLimit, TooLarge
 from easytrain.deploy.predictor import Predictor
 from easytrain.errors import EasytrainError, RunFailed
 
@@ -112,8 +114,10 @@ def model_inputs(predictor: Predictor, body: _Request):
     return prep.rows(frame, lambda i: f"rows[{i}]", "rows")
 
 
-def create_app(predictor: Predictor, max_bytes: int):
+def create_app(predictor: Predictor, max_bytes: int, limit: DecodeLimit | None = None):
     from fastapi import FastAPI, HTTPException
+
+    limit = limit or DecodeLimit()
 
     Body = REQUESTS[predictor.run.kind]
     metadata = predictor.metadata()
@@ -136,7 +140,16 @@ def create_app(predictor: Predictor, max_bytes: int):
     @app.post("/predict", response_model=PredictResponse, response_model_by_alias=True)
     def predict(body: Body) -> Any:  # type: ignore[valid-type]
         try:
-            x = model_inputs(predictor, body)
+            if isinstance(body, ImageRequest):
+                limit.check(body.images)
+                with limit.slot():
+                    x = model_inputs(predictor, body)
+            else:
+                x = model_inputs(predictor, body)
+        except TooLarge as exc:
+            raise HTTPException(413, detail=str(exc)) from None
+        except Busy as exc:
+            raise HTTPException(503, detail=str(exc)) from None
         except EasytrainError as exc:
             raise HTTPException(422, detail=str(exc)) from None
         return {"predictions": predictor.answers(predictor.outputs(x))}

@@ -37,6 +37,14 @@ def shares(total: int | None, workers: int) -> list[int | None]:
     return [total // workers + (i < total % workers) for i in range(workers)]
 
 
+def continued_seed(seed: int, started: int) -> int:
+    """The sampler's seed for a study that has `started` trials already. A sampler made again
+    with the study's own seed drew the same sequence again: `tune --resume` re-ran the first
+    trials' exact parameters. A new study (started 0) keeps its seed, so a search still
+    reproduces; workers (seed + their index) stay apart for fewer than 7919 of them."""
+    return (seed + 7919 * started) % 2**32
+
+
 def run_worker(
     objective: Objective,
     url: str,
@@ -55,6 +63,9 @@ def run_worker(
         sampler=make_sampler(config, seed),
         pruner=make_pruner(config, epochs),
     )
+    started = sum(t.state != optuna.trial.TrialState.WAITING for t in loaded.trials)
+    if started:  # a resumed study: the sampler goes on from where its trials are, not trial 0
+        loaded.sampler = make_sampler(config, continued_seed(seed, started))
     loaded.optimize(
         objective,
         n_trials=trials,

@@ -156,3 +156,79 @@ def test_image_and_text_requests_prepare_what_predict_prepares(
     predictor = Predictor(load_run(text_family.run))
     request = TextRequest(texts=texts[:4])
     assert torch.equal(model_inputs(predictor, request), text_family.test_x[:4])
+
+
+def _rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS"))
+    return int(line.split()[1]) / 1024
+
+
+@pytest.fixture(scope="module")
+def image_server(image_family: Family) -> Iterator[tuple[int, int]]:
+    """(port, pid) of `easytrain serve` on the image run."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "easytrain", "serve", str(image_family.run), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if _request(port, "GET", "/health")[0] == 200:
+                    break
+            except OSError:
+                pass
+            assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
+            assert time.monotonic() < deadline, "the server did not answer /health"
+            time.sleep(0.2)
+        yield port, process.pid
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def test_an_image_that_decodes_too_big_gets_413_and_memory_stays_flat(
+    image_server: tuple[int, int], image_family: Family
+) -> None:
+    """A 9000×9000 PNG of 80 kB (under the body limit and the pixel limit) would decode to
+    81 MB grey, 243 MB in colour; it is sized from its header and refused, four at once too."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.hardening.corrupt import png_bomb
+    from tests.hardening.tally import record
+
+    port, pid = image_server
+    good = {"images": [base64.b64encode(image_family.raw[0].read_bytes()).decode()]}
+    assert _request(port, "POST", "/predict", good)[0] == 200
+    before = _rss_mb(pid)
+    big = {"images": [base64.b64encode(png_bomb(9000, 9000)).decode()]}
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: _request(port, "POST", "/predict", big), range(4)))
+    after = _rss_mb(pid)
+    assert [status for status, _ in answers] == [413] * 4, answers
+    assert "would decode to over 128 MiB" in answers[0][1]["detail"]
+    assert after - before < 40, f"RSS {before:.0f} → {after:.0f} MB"
+    assert _request(port, "POST", "/predict", good)[0] == 200
+    record("serve: a 9000×9000 PNG (80 kB), four at once", "HTTP 413", 4)
+    record("serve: RSS growth over four 9000×9000 PNGs (MB)", f"+{max(after - before, 0):.0f} MB")
+
+
+def test_decoding_slots_answer_busy_when_all_are_taken() -> None:
+    """Only DECODING_AT_ONCE requests decode at a time; one that cannot get a turn is told so
+    (the server answers 503) instead of adding its images to memory."""
+    from easytrain.deploy.decodelimit import Busy, DecodeLimit, TooLarge
+    from tests.hardening.corrupt import png_bomb
+
+    limit = DecodeLimit(budget=20_000, at_once=1, wait_s=0.05)
+    with limit.slot(), pytest.raises(Busy, match="busy"), limit.slot():
+        pass
+    with limit.slot():  # freed again
+        pass
+    limit.check([png_bomb(50, 50)] * 2)  # 2 × 7,500 bytes (sized as colour)
+    with pytest.raises(TooLarge, match=r"images\[1\]"):
+        limit.check([png_bomb(50, 50), png_bomb(80, 80)])

@@ -172,13 +172,34 @@ TABLES: dict[str, tuple[bytes, int, str]] = {
     "an empty file": (b"", 1, "No columns to parse"),
     "a header and no rows": (b"a,b,c,label\n", 1, "has no values"),
     "an unclosed quote": ((GOOD + '1,"2,x,y\n' + ROWS).encode(), 1, "EOF inside string"),
-    "a duplicated column name": (GOOD.replace("a,b,c", "a,a,c", 1).encode(), 0, ""),
+    "a duplicated column name": (GOOD.replace("a,b,c", "a,a,c", 1).encode(), 1, "appears twice"),
+    "a duplicated target column (pandas' label.1 would leak it)": (
+        "a,label,c,label\n".encode() + ROWS.encode(),
+        1,
+        "'label' appears twice",
+    ),
+    "1e308 in a numeric column (finite, inf as float32)": (
+        (GOOD + "1e308,1,x,y\n").encode(),
+        1,
+        "data.csv:62: column 'a' holds 1e+308, beyond the range of 32-bit floats",
+    ),
+    "3.5e38 in a numeric column": (
+        (GOOD + "1,3.5e38,x,y\n").encode(),
+        1,
+        "data.csv:62: column 'b' holds 3.5e+38, beyond the range",
+    ),
     "inf in a numeric column": ((GOOD + "inf,1,x,y\n").encode(), 1, "not a finite number"),
     "a 5,000-digit number": ((GOOD + "9" * 5000 + ",2,x,y\n").encode(), 1, "holds inf"),
     "a 20,000-column header": (
         (",".join(f"c{i}" for i in range(20_000)) + ",label\n1" + ",1" * 20_000 + "\n").encode(),
         1,
         "20,001 columns",
+    ),
+    "a 20,000-column header behind a quoted line break": (
+        ('"a\nb",' + ",".join(f"c{i}" for i in range(20_000)) + ",label\n1" + ",1" * 20_001)
+        .encode(),
+        1,
+        "20,002 columns",
     ),
     "a million-column header": (
         (",".join(f"c{i}" for i in range(1_000_000)) + ",label\n").encode(),
@@ -211,3 +232,45 @@ def test_a_text_file_with_a_bad_line_names_it(tmp_path: Path) -> None:
     result = cli("run", str(recipe), "--dry-run")
     assert result.returncode == 1 and "texts.csv:22 is not UTF-8" in result.stderr, result.stderr
     record("text table: a Latin-1 line", "exit 1")
+
+
+def test_json_lines_wide_after_a_narrow_first_line_are_refused(tmp_path: Path) -> None:
+    """pandas makes a column of every key of any line: a narrow first line said nothing about
+    the next one (20,000 keys), nor about many lines of a few new keys each."""
+    wide = json.dumps({f"c{i}": 1 for i in range(20_000)})
+    many = "".join(json.dumps({f"k{i}": 1, f"m{i}": 2, "label": "y"}) + "\n" for i in range(6000))
+    for name, text in (("one wide line", wide + "\n"), ("6,000 lines of new keys", many)):
+        table = tmp_path / "data.jsonl"
+        table.write_text(json.dumps({"a": 1, "label": "y"}) + "\n" + text)
+        recipe = tmp_path / "table.yaml"
+        recipe.write_text(f"name: fz\ndata: {{source: table, path: {table}, target: label}}\n")
+        started = time.perf_counter()
+        result = cli("run", str(recipe), "--dry-run")
+        assert result.returncode == 1, result.stderr
+        assert "up to 10,000 columns" in result.stderr and "Traceback" not in result.stderr
+        assert time.perf_counter() - started < 20
+        record(f"table: JSON Lines, a narrow first line then {name}", "exit 1")
+
+
+def _fifo(path: Path) -> Path:
+    os.mkfifo(path)
+    return path
+
+
+@pytest.mark.timeout(60)
+def test_a_fifo_as_the_recipe_or_the_data_is_refused(tmp_path: Path) -> None:
+    """Opening a FIFO for reading waits for a writer: forever, with no error."""
+    recipe = _fifo(tmp_path / "recipe.yaml")
+    for command in (["validate", str(recipe)], ["run", str(recipe), "--dry-run"]):
+        result = cli(*command)
+        assert result.returncode == 2, result.stderr
+        assert "not a regular file" in result.stderr and "Traceback" not in result.stderr
+    record("recipe: a FIFO as the recipe file (validate, run)", "exit 2", 2)
+    for suffix in (".csv", ".jsonl"):
+        data = _fifo(tmp_path / f"data{suffix}")
+        recipe = tmp_path / f"table{suffix}.yaml"
+        recipe.write_text(f"name: fz\ndata: {{source: table, path: {data}, target: label}}\n")
+        result = cli("run", str(recipe), "--dry-run")
+        assert result.returncode == 1, result.stderr
+        assert f"{data} is not a regular file" in result.stderr
+    record("table: a FIFO as data.path (CSV, JSON Lines)", "exit 1", 2)

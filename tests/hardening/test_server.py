@@ -212,3 +212,15 @@ def test_the_server_survives_bursts_bad_bodies_and_slow_clients(server: Server) 
     record(
         "serve: RSS growth over the load (MB)", f"{after - before:+.0f} MB (bound {RSS_GROWTH_MB})"
     )
+
+
+def test_numbers_beyond_float32_are_refused_naming_the_field(server: Server) -> None:
+    """1e308 and 3.5e38 are finite as JSON reads them and inf once the model's float32 inputs
+    are made: the answer was a class with null probabilities. Now a 422 naming the cell."""
+    for value in ("3.5e38", "1e308", "-1e39"):
+        row = ["1"] * 64
+        row[5] = value
+        status, text = server.post(('{"rows": [[' + ",".join(row) + "]]}").encode())
+        assert status == 422, text[:300]
+        assert "rows[0]: column '5' holds" in text.decode() and "32-bit floats" in text.decode()
+        record(f"serve: {value} (finite, beyond float32)", f"HTTP {status}")
