@@ -23,8 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from easytrain.config.base import Section
-from easytrain.config.data import SplitConfig
+from easytrain.config.data import DataSource, SplitConfig
 from easytrain.config.load import load_recipe
 from easytrain.data.raw import RawData
 from easytrain.pipeline.run import RunOptions, run_pipeline
@@ -38,7 +37,7 @@ WORKLOADS = {
 }
 
 
-class BenchData(Section):
+class BenchData(DataSource):
     """Synthetic in-memory data for this benchmark."""
 
     source: Literal["bench"] = "bench"
@@ -91,8 +90,9 @@ def run_easytrain(rows: int, shape: tuple[int, ...], batch: int, epochs: int) ->
         loaded = load_recipe(recipe, ["data.split={val: 0.0, test: 0.01}"])
         run_dir = Path(folder) / "run"
         run_dir.mkdir()
-        result = run_pipeline(loaded, run_dir, default_registry(), PlainReporter(open("/dev/null", "w")),
-                              RunOptions(device="cpu"))
+        with open("/dev/null", "w") as quiet:
+            result = run_pipeline(loaded, run_dir, default_registry(), PlainReporter(quiet),
+                                  RunOptions(device="cpu"))
         assert result["status"] == "succeeded"
         seconds = [float(line.split(",")[-1]) for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
         train_rows = int(rows * 0.99)

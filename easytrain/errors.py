@@ -6,6 +6,10 @@ import difflib
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from easytrain.metrics.gates import Gate
 
 
 class ExitCode(IntEnum):
@@ -56,7 +60,7 @@ class GateFailed(EasytrainError):
 
     exit_code = ExitCode.GATE_FAILED
 
-    def __init__(self, message: str, gates: list[dict] | None = None):
+    def __init__(self, message: str, gates: list[Gate] | None = None):
         super().__init__(message)
         self.gates = gates or []
         self.run_dir: Path | None = None  # set by easytrain.run, for load_run

@@ -4,15 +4,15 @@ SOURCES = {
     "easytrain.config.augment": "8b702827ebf5e38443cef2e5",
     "easytrain.config.backbones": "7e806d74bd64014fb60c7e16",
     "easytrain.config.base": "746952006077b4799607d742",
-    "easytrain.config.data": "487dcb231733386bea60b5c1",
+    "easytrain.config.data": "46fffce1cad1031a04f8f106",
     "easytrain.config.evaluate": "d6fca7c5bf43dfa21009c6ad",
     "easytrain.config.export": "8ea608eb85247be274c31f7f",
-    "easytrain.config.hf": "5bd59dadb87b6bd59abc687a",
+    "easytrain.config.hf": "e348f51385023b11bfed6171",
     "easytrain.config.layers": "c54654131f2662441633bc57",
-    "easytrain.config.model": "999172eb60e07c219bbc771b",
+    "easytrain.config.model": "f8a71db1584755bcfbc3dc95",
     "easytrain.config.preprocess": "b75aa0ca51e0cb4ff5d62682",
-    "easytrain.config.recipe": "7289ce82603ecc6e9afd0b55",
-    "easytrain.config.sequence_models": "8cd4ba859c7ab6593d1f01e3",
+    "easytrain.config.recipe": "55fde0dd54318473d4d62be2",
+    "easytrain.config.sequence_models": "b4634684604e5ab557415f66",
     "easytrain.config.track": "2d1e4509482f8ac71578a74f",
     "easytrain.config.train": "dc9f7f41ff208e0b319a34a7",
     "easytrain.config.tune": "684634b15a3c2501ebc811c9",
@@ -71,7 +71,7 @@ DOCS = {
             "val": "Fraction of the training set held out for validation.",
             "stratify": "Keep class proportions equal across train and val.",
         },
-        "Sampled": {
+        "DataSource": {
             "sampler": "shuffle: every example once per epoch; balanced: drawn with replacement so that every class is equally likely (imbalanced classification).",
         },
         "Streamable": {
@@ -94,6 +94,7 @@ DOCS = {
             "missing": "Empty cells: mean or median (numbers; categories get a 'missing' category), most_frequent, constant (fill_value), or drop the row.",
             "fill_value": "missing: constant: the value put in empty cells.",
             "categorical": "Categories as one-hot columns, or as one column of category numbers (0 = unseen).",
+            "resample": "Imbalanced classes: rebalance the training split only (never val or test): oversample repeats rare-class rows, undersample drops common-class rows, smote adds rows between rare-class neighbours (needs pip install 'easytrain[imbalance]').",
             "split": "Seeded train / val / test split.",
         },
         "TextData": {
@@ -264,6 +265,13 @@ DOCS = {
             "hidden": "Width of each hidden layer after the pooled embedding; [] for a linear classifier.",
             "dropout": "Dropout probability on the pooled embedding and after each hidden layer.",
         },
+        "TabularConfig": {
+            "type": "The model: mlp, cnn, lstm, gru, transformer, tabular, … or a torchvision model.",
+            "embed_dim": "Embedding size per categorical column; default min(16, (categories + 1) // 2).",
+            "hidden": "Width of each hidden layer.",
+            "activation": "Activation after each hidden layer.",
+            "dropout": "Dropout after the embeddings and each hidden layer.",
+        },
         "CustomModelConfig": {
             "type": "'package.module:ClassName'.",
             "args": "Keyword arguments for the class.",
@@ -318,13 +326,6 @@ DOCS = {
             "positional": "Position encoding: fixed sinusoids or a learned vector per position.",
             "pooling": "How the sequence becomes one vector: mean or max over real tokens, or the first token.",
             "dropout": "Dropout inside the encoder and before the head.",
-        },
-        "TabularConfig": {
-            "type": "The model: mlp, cnn, lstm, gru, transformer, tabular, … or a torchvision model.",
-            "embed_dim": "Embedding size per categorical column; default min(16, (categories + 1) // 2).",
-            "hidden": "Width of each hidden layer.",
-            "activation": "Activation after each hidden layer.",
-            "dropout": "Dropout after the embeddings and each hidden layer.",
         },
     },
     "easytrain.config.track": {

@@ -97,14 +97,19 @@ class ValSplit(Section):
     """Keep class proportions equal across train and val."""
 
 
-class Sampled(Section):
-    """What every data source shares: how training batches are drawn."""
+class DataSource(Section):
+    """What every data source shares, a plugin's too (its config extends this class): how
+    training batches are drawn, and what the pipeline asks of any source."""
 
     sampler: Literal["shuffle", "balanced"] = "shuffle"
     """shuffle: every example once per epoch; balanced: drawn with replacement so that every class is equally likely (imbalanced classification)."""
 
+    def stream_setting(self) -> bool | Literal["auto"]:
+        """data.stream where the source has it (8-bit images); other sources never stream."""
+        return False
 
-class Streamable(Sampled):
+
+class Streamable(DataSource):
     """8-bit image sources: held in memory as model inputs, or streamed a batch at a time."""
 
     stream: bool | Literal["auto"] = "auto"
@@ -112,8 +117,11 @@ class Streamable(Sampled):
     workers: NonNegativeInt | Literal["auto"] = "auto"
     """DataLoader worker processes when streaming; auto: half the CPU cores, at most 4; 0: in the training process."""
 
+    def stream_setting(self) -> bool | Literal["auto"]:
+        return self.stream
 
-class BuiltinData(Sampled):
+
+class BuiltinData(DataSource):
     """A small real data set that ships with scikit-learn; works offline."""
 
     source: Literal["builtin"] = "builtin"
@@ -124,7 +132,7 @@ class BuiltinData(Sampled):
     """Seeded train / val / test split."""
 
 
-class TableData(Sampled):
+class TableData(DataSource):
     """A table with one example per row: CSV, TSV, Parquet or JSON Lines."""
 
     source: Literal["table"] = "table"
@@ -159,7 +167,7 @@ class TableData(Sampled):
         return self
 
 
-class TextData(Sampled):
+class TextData(DataSource):
     """Text to classify or score: one example per row of a CSV, Parquet or JSON Lines file."""
 
     source: Literal["text"] = "text"

@@ -66,6 +66,21 @@ class EmbeddingBagConfig(Section):
 IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
+class TabularConfig(Section):
+    """Tables: one embedding per categorical column, concatenated with the numeric columns, then an MLP. Use with data.categorical: index."""
+
+    type: Literal["tabular"] = "tabular"
+    """The model: mlp, cnn, lstm, gru, transformer, tabular, … or a torchvision model."""
+    embed_dim: PositiveInt | None = None
+    """Embedding size per categorical column; default min(16, (categories + 1) // 2)."""
+    hidden: list[PositiveInt] = [128, 64]
+    """Width of each hidden layer."""
+    activation: Literal["relu", "gelu", "silu"] = "relu"
+    """Activation after each hidden layer."""
+    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    """Dropout after the embeddings and each hidden layer."""
+
+
 class CustomModelConfig(Section):
     """Your own nn.Module, named by import path. Only with --allow-code."""
 

@@ -95,6 +95,39 @@ def _is_tag(root: type[BaseModel], parent: Path_, part: str) -> bool:
     return len(candidates) > 1 and any(part in _tags(model) for model in candidates)
 
 
+def _unknown_member(kind: str, ctx: dict[str, Any], value: Any, loc: Path_) -> tuple[str, Path_]:
+    """A `type:` / `source:` / layer / augmentation that no member of the union has."""
+    expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
+    expected = [t for t in expected if t and t not in ("import-path", "torchvision")]
+    if loc and loc[0] == "model" and "layers" in loc and kind == "union_tag_not_found":
+        return (
+            f"a layer is one kind with its settings, e.g. `conv: {{channels: 32}}` or `flatten`; "
+            f"got {_got(value)}; kinds: {', '.join(LAYER_KINDS)}",
+            loc,
+        )
+    if loc[:2] == ("preprocess", "augment") and kind == "union_tag_not_found":
+        return (
+            f"an augmentation is one kind with its settings, e.g. `hflip` or `{{rotation: 10}}`; "
+            f"got {_got(value)}; kinds: {', '.join(AUGMENT_KINDS)}",
+            loc,
+        )
+    key = "source" if loc and loc[0] == "data" else "type"
+    tag = ctx.get("tag", "")
+    what = (
+        f"data source '{tag}'" if key == "source" else f"{loc[-1] if loc else ''} type '{tag}'"
+    )
+    if loc and loc[0] == "model" and "layers" in loc:
+        what, key = f"layer '{tag}'", ""
+    if loc[:2] == ("preprocess", "augment"):
+        what, key = f"augmentation '{tag}'", ""
+    path = (*loc, key) if key else loc
+    choices = ", ".join(expected)
+    if loc and loc[0] == "model":  # any torchvision classification model is a model type too
+        hint = suggest(tag, [*expected, *torchvision_models()])
+        return f"unknown {what}{hint}; choose from: {choices}, or a torchvision model (resnet18 …)", path
+    return f"unknown {what}{suggest(tag, expected)}; choose from: {choices}", path
+
+
 def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]:
     kind, ctx, value = error["type"], error.get("ctx") or {}, error.get("input")
     if kind == "extra_forbidden":
@@ -106,35 +139,7 @@ def _message(error: Any, root: type[BaseModel], loc: Path_) -> tuple[str, Path_]
     if kind == "missing":
         return f"missing required key '{loc[-1]}'", loc
     if kind in ("union_tag_invalid", "union_tag_not_found"):
-        expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",")]
-        expected = [t for t in expected if t and t not in ("import-path", "torchvision")]
-        if loc and loc[0] == "model" and "layers" in loc and kind == "union_tag_not_found":
-            return (
-                f"a layer is one kind with its settings, e.g. `conv: {{channels: 32}}` or `flatten`; "
-                f"got {_got(value)}; kinds: {', '.join(LAYER_KINDS)}",
-                loc,
-            )
-        if loc[:2] == ("preprocess", "augment") and kind == "union_tag_not_found":
-            return (
-                f"an augmentation is one kind with its settings, e.g. `hflip` or `{{rotation: 10}}`; "
-                f"got {_got(value)}; kinds: {', '.join(AUGMENT_KINDS)}",
-                loc,
-            )
-        key = "source" if loc and loc[0] == "data" else "type"
-        tag = ctx.get("tag", "")
-        what = (
-            f"data source '{tag}'" if key == "source" else f"{loc[-1] if loc else ''} type '{tag}'"
-        )
-        if loc and loc[0] == "model" and "layers" in loc:
-            what, key = f"layer '{tag}'", ""
-        if loc[:2] == ("preprocess", "augment"):
-            what, key = f"augmentation '{tag}'", ""
-        path = (*loc, key) if key else loc
-        choices = ", ".join(expected)
-        if loc and loc[0] == "model":  # any torchvision classification model is a model type too
-            hint = suggest(tag, [*expected, *torchvision_models()])
-            return f"unknown {what}{hint}; choose from: {choices}, or a torchvision model (resnet18 …)", path
-        return f"unknown {what}{suggest(tag, expected)}; choose from: {choices}", path
+        return _unknown_member(kind, ctx, value, loc)
     if kind == "literal_error":
         expected = [
             e.strip().strip("'")

@@ -18,13 +18,34 @@ from easytrain.config.base import Section, Seed
 from easytrain.config.data import DataConfig
 from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
-from easytrain.config.model import CNNConfig, CustomModelConfig, EmbeddingBagConfig, MLPConfig
+from easytrain.config.hf import HFConfig
+from easytrain.config.model import (
+    CNNConfig,
+    CustomModelConfig,
+    EmbeddingBagConfig,
+    MLPConfig,
+    TabularConfig,
+)
 from easytrain.config.preprocess import PreprocessConfig
+from easytrain.config.sequence_models import GRUConfig, LSTMConfig, TransformerConfig
 from easytrain.config.track import TrackConfig
 from easytrain.config.train import TrainConfig
 from easytrain.config.tune import TuneConfig
 from easytrain.registry import Kind, Registry
 
+# Every built-in model config, for the code that reads recipe.model (plugins add more at run time)
+ModelConfig = (
+    MLPConfig
+    | CNNConfig
+    | EmbeddingBagConfig
+    | LSTMConfig
+    | GRUConfig
+    | TransformerConfig
+    | TabularConfig
+    | HFConfig
+    | TorchvisionConfig
+    | CustomModelConfig
+)
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 TORCHVISION_TAG = TorchvisionConfig.union_tag  # the member for `type: resnet18` and every torchvision model
@@ -59,7 +80,7 @@ class Recipe(Section):
     """Where examples come from."""
     preprocess: PreprocessConfig = PreprocessConfig()
     """How examples become model inputs."""
-    model: MLPConfig | CNNConfig | EmbeddingBagConfig | CustomModelConfig = MLPConfig()
+    model: ModelConfig = MLPConfig()
     """The network; its output layer is sized from the data."""
     train: TrainConfig = TrainConfig()
     """How the model is optimised."""

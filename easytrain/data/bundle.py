@@ -4,19 +4,40 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import torch
 
 from easytrain.metrics import TaskKind
 
-if TYPE_CHECKING:
-    from easytrain.data.stream import ImageStream
+
+class SplitInputs(Protocol):
+    """What a split's inputs offer wherever the code takes either kind: a tensor held whole, or
+    an ImageStream (data/stream.py) that makes the inputs of the rows asked for from 8-bit
+    images. Indexing gives a tensor either way; code that needs the whole tensor checks
+    `isinstance(x, torch.Tensor)`."""
+
+    @property
+    def shape(self) -> torch.Size: ...
+
+    @property
+    def ndim(self) -> int: ...
+
+    @property
+    def dtype(self) -> torch.dtype: ...
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, index: Any, /) -> torch.Tensor: ...
+
+    def is_floating_point(self) -> bool: ...
+
+    def element_size(self) -> int: ...
 
 
 @dataclass
 class Split:
-    x: torch.Tensor | ImageStream  # a stream makes the inputs of the rows asked for (8-bit images)
+    x: SplitInputs  # a tensor, or an ImageStream: the inputs of the rows asked for, made on demand
     y: torch.Tensor
 
     def __len__(self) -> int:

@@ -29,7 +29,7 @@ from easytrain.metrics.monitor import monitor_mode
 from easytrain.pipeline.context import RunContext
 
 if TYPE_CHECKING:
-    from easytrain.data.bundle import DataBundle, Split
+    from easytrain.data.bundle import DataBundle, Split, SplitInputs
     from easytrain.metrics import TaskKind
     from easytrain.registry import Registry
     from easytrain.tracking.console import Reporter
@@ -79,7 +79,7 @@ class Training:
     loss_fn: nn.Module
     parts: Trainables
     params: list[nn.Parameter]  # clipping skips those without a gradient (frozen)
-    x: torch.Tensor | ImageStream  # on the device, unless streamed
+    x: SplitInputs  # on the device, unless streamed
     y: torch.Tensor
     stream: EpochBatches | None  # a streamed split's batches, from workers
     channels_last: bool
@@ -137,11 +137,13 @@ def _compiled(model: nn.Module, probe: torch.Tensor) -> nn.Module:
 
 def _inputs(
     data: DataBundle, model: nn.Module, config: TrainConfig, device: torch.device
-) -> tuple[torch.Tensor | ImageStream, torch.Tensor, EpochBatches | None, nn.Module, bool]:
+) -> tuple[SplitInputs, torch.Tensor, EpochBatches | None, nn.Module, bool]:
     """The training split on the device (a stream stays put: its batches come from workers), in
     channels-last memory format where the recipe asks for it."""
-    x, y = data.train.x.to(device), data.train.y.to(device)
+    x, y = data.train.x, data.train.y.to(device)
     stream = x.loader(pin_memory=device.type == "cuda") if isinstance(x, ImageStream) else None
+    if isinstance(x, torch.Tensor):
+        x = x.to(device)
     channels_last = config.channels_last and x.ndim == 4
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -174,7 +176,7 @@ def set_up(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> Tra
     parts = _trainables(model, config, steps_per_epoch, device)
     if config.compile:
         forward = _compiled(forward, x[: config.batch_size].to(device))
-    balanced = getattr(ctx.recipe.data, "sampler", "shuffle") == "balanced"  # plugins may lack it
+    balanced = ctx.recipe.data.sampler == "balanced"
     return Training(
         config=config,
         world=world,

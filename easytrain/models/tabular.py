@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from easytrain.config.sequence_models import TabularConfig
+from easytrain.config.model import TabularConfig
 from easytrain.errors import RecipeError
 from easytrain.models import ACTIVATIONS, ModelSpec
 

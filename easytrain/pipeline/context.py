@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from torch import nn
 
     from easytrain.data.bundle import DataBundle
+    from easytrain.metrics.gates import Gate
     from easytrain.tracking.console import Reporter
 
 
@@ -40,7 +41,7 @@ class RunContext:
     metrics: dict[str, dict[str, float]] = field(
         default_factory=dict
     )  # evaluate: split → name → value
-    gates: list[dict[str, Any]] = field(default_factory=list)  # evaluate
+    gates: list[Gate] = field(default_factory=list)  # evaluate
     threshold: float | None = None  # evaluate: two classes, the decision threshold used
     # evaluate: JSON tables for summary.json: per_class, confusion_matrix, threshold, data
     evaluation: dict[str, Any] = field(default_factory=dict)

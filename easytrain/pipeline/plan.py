@@ -51,14 +51,13 @@ def _megabytes(count: int) -> str:
 def plan(
     recipe: Recipe, registry: Registry, reporter: Reporter, device: str | None
 ) -> dict[str, Any]:
-    from easytrain.pipeline.run import build_stages, check_against_data
+    from easytrain.pipeline.bootstrap import bootstrap
     from easytrain.stages.model import build_model
 
     target = resolve_device(device or recipe.device)
     with tempfile.TemporaryDirectory() as scratch:
         ctx = RunContext(recipe, Path(scratch), target, registry, reporter)
-        next(build_stages(recipe, registry))[1].run(ctx)  # preprocess: the data's shape and size
-        check_against_data(ctx)
+        bootstrap(ctx)  # the data's shape and size, checked against the recipe
     assert ctx.data is not None
     with torch.device("meta"):
         model, spec = build_model(ctx, pretrained=False)

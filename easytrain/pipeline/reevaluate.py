@@ -17,10 +17,14 @@ from typing import Any
 import torch
 
 from easytrain.config.load import load_recipe
+from easytrain.config.recipe import Recipe
 from easytrain.data.bundle import DataBundle, Split
 from easytrain.data.stream import ImageStream
-from easytrain.errors import GateFailed, RecipeError, RunFailed
+from easytrain.errors import RecipeError, RunFailed
+from easytrain.metrics.gates import raise_if_failed
+from easytrain.pipeline.bootstrap import bootstrap, preprocess
 from easytrain.pipeline.context import RunContext
+from easytrain.pipeline.newdata import new_data_of
 from easytrain.pipeline.runfiles import read_text, run_file
 from easytrain.registry import Registry
 from easytrain.tracking.console import Reporter
@@ -105,17 +109,14 @@ def _run_preprocessing(
     if card.is_file():
         saved = json.loads(card.read_text())
         return saved["input"], saved["classes"]
-    ctx = _context(load_recipe(run_dir / "recipe.yaml"), Path(), registry, reporter)
-    assert ctx.data is not None
-    return ctx.data.preprocessing, ctx.data.classes
+    data = preprocess(_context(load_recipe(run_dir / "recipe.yaml"), Path(), registry, reporter))
+    return data.preprocessing, data.classes
 
 
-def _context(recipe: Any, scratch: Path, registry: Registry, reporter: Reporter) -> RunContext:
+def _context(recipe: Recipe, scratch: Path, registry: Registry, reporter: Reporter) -> RunContext:
     from easytrain.engine.device import resolve_device
 
-    ctx = RunContext(recipe, scratch, resolve_device(recipe.device), registry, reporter)
-    registry.get("preprocess", recipe.preprocess.type).load()(recipe.preprocess).run(ctx)
-    return ctx
+    return RunContext(recipe, scratch, resolve_device(recipe.device), registry, reporter)
 
 
 def reevaluate(
@@ -127,26 +128,32 @@ def reevaluate(
 ) -> dict[str, Any]:
     """Evaluate the run's best weights; write and return evaluations/<timestamp>.json's content."""
     from easytrain.engine import checkpoint
-    from easytrain.pipeline.folders import write_json
-    from easytrain.pipeline.run import check_against_data
+    from easytrain.pipeline.folders import check_writable, write_json
     from easytrain.stages.evaluate import evaluate, report_lines
     from easytrain.stages.model import ModelStage
 
     recipe_file, best = run_files(run_dir)
+    check_writable(run_dir, "evaluations/")
     recipe = load_recipe(recipe_file, [f"data.{item}" for item in data_overrides])
     with tempfile.TemporaryDirectory() as scratch:  # nothing but the result lands in the run
         ctx = _context(recipe, Path(scratch), registry, reporter)
-        assert ctx.data is not None
-        if data_overrides:
-            align_to_run(ctx.data, *_run_preprocessing(run_dir, registry, reporter))
-        check_against_data(ctx)
+        ctx.data = new_data_of(run_dir, recipe, data_overrides)  # a new file: all of it, as is
+        if ctx.data is not None:
+            pass
+        elif data_overrides:
+            run_preprocessing = _run_preprocessing(run_dir, registry, reporter)
+            bootstrap(ctx, lambda data: align_to_run(data, *run_preprocessing))
+        else:
+            bootstrap(ctx)
         ModelStage().run(ctx)
     assert ctx.model is not None
-    ctx.model.load_state_dict(checkpoint.load(best, map_location=ctx.device)["model"])
+    from easytrain.engine.runfolder_checks import load_into, weights
+
+    load_into(ctx.model, weights(checkpoint.load(best, map_location=ctx.device), best), best)
     config = recipe.evaluate
     # --split val asks about val: test is neither scored nor gated
     found = evaluate(ctx, config, (split,), threshold=_saved_threshold(run_dir))
-    found.gates = [gate for gate in found.gates if gate["split"] == split]
+    found.gates = [gate for gate in found.gates if gate.split == split]
     for line in report_lines(found):
         reporter.info(line)
     result = {
@@ -156,7 +163,7 @@ def reevaluate(
         "data_overrides": data_overrides,
         "checkpoint": "checkpoints/best.pt",
         "metrics": found.metrics,
-        "gates": found.gates,
+        "gates": [gate.as_json() for gate in found.gates],
         "threshold": found.threshold,
         **found.tables,
     }
@@ -170,9 +177,5 @@ def reevaluate(
         path = folder / f"{stamp}-{attempt}.json"
     write_json(path, result)
     reporter.info(f"evaluation → {path}")
-    failed = [g for g in found.gates if not g["passed"]]
-    if failed:
-        from easytrain.metrics.gates import failure_message
-
-        raise GateFailed(failure_message(found.gates), found.gates)
+    raise_if_failed(found.gates)
     return result

@@ -12,13 +12,15 @@ from typing import Any
 
 from easytrain.config.load import dump_recipe
 from easytrain.config.recipe import Recipe
-from easytrain.errors import EasytrainError, GateFailed, Interrupted, Pruned, RecipeError
+from easytrain.errors import EasytrainError, Interrupted, Pruned, RecipeError
 from easytrain.pipeline.context import RunContext
 from easytrain.registry import Registry
 from easytrain.stages import Stage
 from easytrain.tracking.console import Reporter
 
 ORDER = ("preprocess", "model", "train", "evaluate", "export")
+# With several processes these run on every one; the stages after them on rank 0 alone.
+EVERY_RANK = ("preprocess", "model", "train")
 # may change on --resume: they cannot alter the steps already taken
 RESUME_SAFE = {"name", "device", "train.epochs", "evaluate", "export", "tune", "data.cache",
                "data.cache_dir", "data.download", "data.stream", "data.workers", "track"}
@@ -33,51 +35,16 @@ class RunOptions:
 
 
 def build_stages(recipe: Recipe, registry: Registry) -> Iterator[tuple[str, Stage]]:
+    """The stages after preprocess (pipeline/bootstrap.py runs that one), in order."""
     from easytrain.stages.model import ModelStage
 
-    for name in ORDER:
+    for name in ORDER[1:]:
         if name == "model":  # model.type picks the network, not the stage
             yield name, ModelStage()
             continue
         section = getattr(recipe, name)
         if section is not None:
             yield name, registry.get(name, section.type).load()(section)
-
-
-def check_against_data(ctx: RunContext) -> None:
-    """What the recipe can only be checked against once the data is known; before training."""
-    assert ctx.data is not None
-    from easytrain.config.evaluate import check_against_task
-
-    task, recipe = ctx.data.task, ctx.recipe
-    classes = len(ctx.data.classes) if ctx.data.classes is not None else None
-    splits = {name for name in ("val", "test") if ctx.data.split(name) is not None}
-    problems = check_against_task(recipe.evaluate, task, classes, ctx.registry, splits)
-    loss = recipe.train.loss
-    if loss != "auto" and (loss in ("cross_entropy", "bce")) != (task == "classification"):
-        problems.append(f"train.loss: '{loss}' does not fit a {task} task")
-    problems += _monitor_problems(recipe, task, splits)
-    if recipe.train.class_weights is not None and task != "classification":
-        problems.append("train.class_weights: class weights are for classification; this data is regression")
-    if getattr(recipe.data, "sampler", "shuffle") == "balanced" and task != "classification":
-        problems.append("data.sampler: balanced draws classes equally; this data is regression")
-    if problems:
-        raise RecipeError(problems)
-
-
-def _monitor_problems(recipe: Recipe, task: str, splits: set[str]) -> list[str]:
-    """A monitor the run does not log (the task's default metrics lack it) picks no best.pt."""
-    from easytrain.metrics import metric_names
-
-    train, evaluate = recipe.train, recipe.evaluate
-    key = "train.early_stopping.monitor" if train.early_stopping else "train.monitor"
-    monitor = train.early_stopping.monitor if train.early_stopping else train.monitor
-    if not monitor.startswith("val_") or monitor == "val_loss" or "val" not in splits:
-        return []
-    name = monitor.removeprefix("val_")
-    if name in metric_names(evaluate.metrics, evaluate.needed_metrics(), task):  # type: ignore[arg-type]
-        return []
-    return [f"{key}: '{monitor}' is not logged for {task} data: add {name} to evaluate.metrics"]
 
 
 def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -107,7 +74,7 @@ def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str,
         "status": status,
         "error": error,
         "metrics": ctx.metrics,
-        "gates": ctx.gates,
+        "gates": [gate.as_json() for gate in ctx.gates],
         "threshold": ctx.evaluation.get("threshold"),
         "per_class": ctx.evaluation.get("per_class", {}),
         "confusion_matrix": ctx.evaluation.get("confusion_matrix", {}),
@@ -119,10 +86,10 @@ def summary(ctx: RunContext, status: str, error: str | None = None) -> dict[str,
     } | weights
 
 
-def run_pipeline(
+def _start(
     recipe: Recipe, run_dir: Path, registry: Registry, reporter: Reporter, options: RunOptions
-) -> dict[str, Any]:
-    from easytrain.deploy.card import save_data_card
+) -> RunContext:
+    """Join the other processes, seed, and write recipe.yaml and env.json (rank 0)."""
     from easytrain.engine import distributed
     from easytrain.engine.checkpoint import write_atomic
     from easytrain.engine.device import resolve_device
@@ -137,55 +104,80 @@ def run_pipeline(
     deterministic(recipe.train.deterministic)
     ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume, world=world,
                      on_epoch=options.on_epoch)
-    tracker = _start_tracking(ctx) if world.main else None
-
-    def finish(result: dict[str, Any]) -> None:
-        write_json(run_dir / "summary.json", result)
-        if tracker is not None:
-            tracker.finish(result)
-
     if world.main:  # with several processes, rank 0 alone writes the run folder
         write_atomic(run_dir / "recipe.yaml", lambda file: file.write(dump_recipe(recipe).encode()))
         write_json(run_dir / "env.json", environment(str(device)) | {"processes": world.size})
     ctx.artifacts |= {"recipe": "recipe.yaml", "env": "env.json"}
     processes = f" × {world.size} processes (global batch {recipe.train.batch_size * world.size})" if world.distributed else ""
     reporter.info(f"run {recipe.name} → {run_dir} on {device}{processes}")
+    return ctx
+
+
+def _run_stages(ctx: RunContext) -> bool:
+    """Bootstrap, then every stage in order; False in a process that leaves once training is
+    over (evaluate and export run once, on rank 0, on the whole splits)."""
+    from easytrain.deploy.card import save_data_card
+    from easytrain.engine import distributed
+    from easytrain.pipeline.bootstrap import bootstrap
+
+    world = ctx.world
+    started = time.perf_counter()
+    data = bootstrap(ctx)  # preprocess, then check the recipe against the data
+    ctx.timings["preprocess"] = time.perf_counter() - started
+    if world.main:
+        ctx.artifacts |= save_data_card(data, ctx.run_dir)  # predict and export need it
+    for name, stage in build_stages(ctx.recipe, ctx.registry):
+        if name not in EVERY_RANK and world.distributed:
+            distributed.stop()  # training is over: no collective from here on
+            if not world.main:
+                return False
+        started = time.perf_counter()
+        stage.run(ctx)
+        ctx.timings[name] = time.perf_counter() - started
+    if world.distributed:  # a recipe with no stage after training
+        distributed.stop()
+    return world.main
+
+
+def run_pipeline(
+    recipe: Recipe, run_dir: Path, registry: Registry, reporter: Reporter, options: RunOptions
+) -> dict[str, Any]:
+    """The whole run; summary.json is written however it ends (succeeded, failed, pruned …)."""
+    from easytrain.metrics.gates import raise_if_failed
+    from easytrain.pipeline.folders import write_json
+
+    ctx = _start(recipe, run_dir, registry, reporter, options)
+    main = ctx.world.main
+    tracker = _start_tracking(ctx) if main else None
+
+    def finish(result: dict[str, Any]) -> None:
+        write_json(run_dir / "summary.json", result)
+        if tracker is not None:
+            tracker.finish(result)
+
     try:
-        for name, stage in build_stages(recipe, registry):
-            started = time.perf_counter()
-            stage.run(ctx)
-            ctx.timings[name] = time.perf_counter() - started
-            if name == "preprocess":
-                check_against_data(ctx)
-                if world.main:
-                    ctx.artifacts |= save_data_card(ctx.data, run_dir)  # predict and export need it
-            if name == "train" and world.distributed:
-                distributed.stop()  # training is over: no collective from here on
-                if not world.main:
-                    return {}  # evaluate and export run once, on rank 0, on the whole splits
+        if not _run_stages(ctx):
+            return {}
     except Pruned as exc:  # a tuning trial stopped early: no evaluation, no export, no failure
         result = summary(ctx, "pruned", str(exc)) | {"epochs_completed": exc.epoch}
         finish(result)
         return result
     except EasytrainError as exc:
-        if not world.main:
+        if not main:
             raise
         status = "interrupted" if isinstance(exc, Interrupted) else "failed"
         finish(summary(ctx, status, str(exc)))
         raise
     except Exception as exc:  # an unexpected failure still leaves a summary behind
-        if not world.main:
+        if not main:
             raise
         finish(summary(ctx, "failed", f"{type(exc).__name__}: {exc}"))
         raise
-    failed = [g for g in ctx.gates if not g["passed"]]
+    failed = any(not g.passed for g in ctx.gates)
     ctx.artifacts["summary"] = "summary.json"
     result = summary(ctx, "gate_failed" if failed else "succeeded")
     finish(result)
-    if failed:
-        from easytrain.metrics.gates import failure_message
-
-        raise GateFailed(failure_message(ctx.gates), ctx.gates)
+    raise_if_failed(ctx.gates)
     return result
 
 
@@ -212,7 +204,7 @@ def _start_tracking(ctx: RunContext) -> Any:
 def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
     """The folder this run writes to; for --resume, one whose checkpoint this recipe can continue."""
     from easytrain.engine.world import current_world
-    from easytrain.pipeline.folders import RUNS_ROOT, latest_run_dir, new_run_dir
+    from easytrain.pipeline.folders import RUNS_ROOT, check_writable, latest_run_dir, new_run_dir
 
     world = current_world()
     if world.distributed and options.out is None:  # `torchrun -m easytrain run …`: one shared name
@@ -241,9 +233,13 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
         return run_dir
     from easytrain.engine import checkpoint
 
+    check_writable(run_dir, "checkpoints")
     for stale in run_dir.rglob(".*.tmp"):  # writes that a kill cut short (checkpoints, export …)
-        stale.unlink()
-    saved = checkpoint.load(last)
+        if stale.is_file() or stale.is_symlink():  # a folder of that name is not ours to remove
+            stale.unlink()
+    from easytrain.engine.runfolder_checks import training_checkpoint
+
+    saved = training_checkpoint(checkpoint.load(last), last)
     differences = resume_differences(saved.get("recipe", {}), recipe.model_dump(mode="json"))
     if differences:
         raise RecipeError(

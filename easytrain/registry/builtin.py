@@ -12,9 +12,9 @@ from easytrain.config.data import (
 from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
 from easytrain.config.hf import HFConfig
-from easytrain.config.model import CNNConfig, EmbeddingBagConfig, MLPConfig
+from easytrain.config.model import CNNConfig, EmbeddingBagConfig, MLPConfig, TabularConfig
 from easytrain.config.preprocess import PreprocessConfig
-from easytrain.config.sequence_models import GRUConfig, LSTMConfig, TabularConfig, TransformerConfig
+from easytrain.config.sequence_models import GRUConfig, LSTMConfig, TransformerConfig
 from easytrain.config.train import TrainConfig
 from easytrain.metrics import CATALOG
 from easytrain.registry import Registry

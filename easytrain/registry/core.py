@@ -51,6 +51,14 @@ class Registry:
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown component kind {kind!r}; choose from {', '.join(KINDS)}")
+        if kind == "data" and config is not None:
+            from easytrain.config.data import DataSource  # not at import: config imports us
+
+            if not issubclass(config, DataSource):
+                raise ValueError(
+                    f"data source '{name}' from {origin}: its config {config.__name__} must "
+                    "extend easytrain.config.data.DataSource (what every data source shares)"
+                )
         if name in self._items[kind]:
             other = self._items[kind][name].origin
             raise ValueError(f"{kind} '{name}' from {origin} is already registered by {other}")

@@ -10,7 +10,7 @@ from easytrain.data.bundle import DataBundle
 from easytrain.engine.optim import training_loss
 from easytrain.errors import RunFailed
 from easytrain.metrics import metric_names
-from easytrain.metrics.gates import check_gates
+from easytrain.metrics.gates import Gate, check_gates
 from easytrain.metrics.scoring import Predictions, predict_split, score
 from easytrain.metrics.tables import class_counts, confusion, per_class
 from easytrain.metrics.threshold import best_threshold, labels_at
@@ -27,7 +27,7 @@ class Evaluation:
     predicted: dict[str, Predictions] = field(default_factory=dict)
     tables: dict[str, Any] = field(default_factory=dict)
     threshold: dict[str, Any] | None = None
-    gates: list[dict[str, Any]] = field(default_factory=list)
+    gates: list[Gate] = field(default_factory=list)
 
 
 def data_summary(data: DataBundle) -> dict[str, Any]:
@@ -134,7 +134,7 @@ def report_lines(found: Evaluation) -> list[str]:
     for split, values in found.metrics.items():
         lines.append(f"{split}: " + "  ".join(f"{k} {v:.4f}" for k, v in values.items()))
     if found.gates:
-        failed = sum(not g["passed"] for g in found.gates)
+        failed = sum(not g.passed for g in found.gates)
         total = len(found.gates)
         lines.append(
             f"gates: {total - failed} of {total} passed" + (", see below" if failed else "")

@@ -98,7 +98,7 @@ def _streams(
     raw: RawData, parts: dict[str, np.ndarray], config: PreprocessConfig, data: Any, ctx: RunContext
 ) -> tuple[dict[str, ImageStream], dict[str, Any]] | None:
     """Each split as an ImageStream when data.stream says so (8-bit images only), else None."""
-    setting = getattr(data, "stream", False)
+    setting = data.stream_setting()
     if raw.x is None or raw.x.dtype != np.uint8 or setting is False:
         return None
     stream, why = should_stream(setting, raw.x)

@@ -3,33 +3,32 @@
 from __future__ import annotations
 
 import sys
-from typing import Any, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from easytrain.metrics.gates import Gate
 
 HEADER = ("metric", "split", "value", "bound", "baseline", "result")
 
 
-def _row(g: dict[str, Any]) -> tuple[str, ...]:
-    value = "missing" if g["value"] is None else f"{g['value']:.4f}"
-    baseline = f"{g['baseline']:.4f} (max drop {g['max_drop']:g})" if "baseline" in g else ""
-    result = "pass" if g["passed"] else "FAIL"
-    if not g["passed"] and g.get("missed_by") is not None:
-        result += f" (by {g['missed_by']:.4g})"
-    return (g["metric"], g["split"], value, f"{g['op']} {bound(g)}", baseline, result)
+def _row(g: Gate) -> tuple[str, ...]:
+    value = "missing" if g.value is None else f"{g.value:.4f}"
+    baseline = f"{g.baseline:.4f} (max drop {g.max_drop:g})" if g.relative else ""
+    result = "pass" if g.passed else "FAIL"
+    if not g.passed and g.missed_by is not None:
+        result += f" (by {g.missed_by:.4g})"
+    return (g.metric, g.split, value, f"{g.op} {g.bound_text()}", baseline, result)
 
 
-def bound(g: dict[str, Any]) -> str:
-    """As written for an absolute gate; to 4 decimals when computed from a baseline."""
-    return f"{g['bound']:.4f}" if "baseline" in g else f"{g['bound']:.6g}"
-
-
-def table(gates: list[dict[str, Any]]) -> tuple[list[str], list[list[str]]]:
+def table(gates: Sequence[Gate]) -> tuple[list[str], list[list[str]]]:
     """Header and rows; the baseline column only when a gate compares against a baseline."""
-    keep = [i for i in range(len(HEADER)) if i != 4 or any("baseline" in g for g in gates)]
+    keep = [i for i in range(len(HEADER)) if i != 4 or any(g.relative for g in gates)]
     rows = [[row[i] for i in keep] for row in map(_row, gates)]
     return [HEADER[i] for i in keep], rows
 
 
-def plain(gates: list[dict[str, Any]]) -> str:
+def plain(gates: Sequence[Gate]) -> str:
     """Columns padded to their widest cell."""
     header, rows = table(gates)
     cells = [header, *rows]
@@ -39,7 +38,7 @@ def plain(gates: list[dict[str, Any]]) -> str:
     )
 
 
-def show(gates: list[dict[str, Any]], stream: TextIO | None = None) -> None:
+def show(gates: Sequence[Gate], stream: TextIO | None = None) -> None:
     """Print the table to stream (stderr by default): rich when it is a terminal."""
     stream = stream or sys.stderr
     if not gates:
@@ -55,6 +54,13 @@ def show(gates: list[dict[str, Any]], stream: TextIO | None = None) -> None:
     for name in header:
         rich_table.add_column(name, justify="right" if name in ("value", "bound") else "left")
     for g, row in zip(gates, rows, strict=True):
-        style = "green" if g["passed"] else "bold red"
+        style = "green" if g.passed else "bold red"
         rich_table.add_row(*row[:-1], f"[{style}]{row[-1]}[/]")
     Console(file=stream).print(rich_table)
+
+
+def show_records(records: Sequence[dict[str, Any]], stream: TextIO | None = None) -> None:
+    """The table of gates as summary.json and evaluations/*.json keep them."""
+    from easytrain.metrics.gates import Gate
+
+    show([Gate.from_json(record) for record in records], stream)

@@ -72,10 +72,12 @@ def _gates(summary: dict[str, Any]) -> str:
     gates = summary.get("gates") or []
     if not gates:
         return "<p>No gates.</p>"
+    from easytrain.metrics.gates import Gate
     from easytrain.tracking.gatetable import table
 
-    header, rows = table(gates)
-    return _table(header, rows, ["pass" if g["passed"] else "fail" for g in gates])
+    checked = [Gate.from_json(g) for g in gates]
+    header, rows = table(checked)
+    return _table(header, rows, ["pass" if g.passed else "fail" for g in checked])
 
 
 def _data(summary: dict[str, Any]) -> str:

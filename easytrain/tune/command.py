@@ -11,6 +11,7 @@ from typing import Any
 
 from easytrain.config.load import read_recipe, validate_data
 from easytrain.config.tune import TuneConfig
+from easytrain.config.yamlpos import Positions
 from easytrain.errors import Interrupted, Problem, RecipeError, RunFailed
 from easytrain.registry import Registry, default_registry
 from easytrain.tracking import mlflow
@@ -73,35 +74,12 @@ def _budget(config: TuneConfig) -> int | None:
     return config.trials
 
 
-def tune_recipe(options: TuneOptions, registry: Registry | None = None) -> dict[str, Any]:
-    registry = registry or default_registry()
-    data, positions = read_recipe(options.recipe, options.overrides)
-    recipe = validate_data(data, positions, allow_code=options.allow_code, registry=registry)
-    config = _config(recipe, options)
-    seed = config.seed if config.seed is not None else recipe.seed
-    epochs, total = recipe.train.epochs, _budget(config)
-    import_optuna()  # fail early, before any folder is made, if the extra is missing
-
-    if options.worker is not None:  # a worker: run its share; the parent writes the results
-        assert options.out is not None and options.study is not None
-        url = os.environ.get(STORAGE_ENV) or own_storage(options.out)
-        tag = f"[worker {options.worker}] "
-        objective = Objective(
-            data, positions, config, options.out, registry, options.allow_code, tag
-        )
-        run_worker(
-            objective,
-            url,
-            options.study,
-            total,
-            options.worker_trials,
-            seed + options.worker,
-            epochs,
-        )
-        return {}
-
-    where = locate(recipe.name, options.out, options.resume, options.storage, options.study)
-    study, storage, created = open_study(
+def _open(
+    options: TuneOptions, name: str, config: TuneConfig, registry: Registry
+) -> tuple[Where, tuple[Any, Any, bool]]:
+    """The tune folder and the study in its storage (made, or found for --resume)."""
+    where = locate(name, options.out, options.resume, options.storage, options.study)
+    opened = open_study(
         where.url,
         where.study,
         config,
@@ -119,6 +97,61 @@ def tune_recipe(options: TuneOptions, registry: Registry | None = None) -> dict[
             "direction": direction(config, registry),
         },
     )
+    return where, opened
+
+
+def _run_share(
+    options: TuneOptions,
+    data: dict[str, Any],
+    positions: Positions,
+    config: TuneConfig,
+    registry: Registry,
+    total: int | None,
+    seed: int,
+    epochs: int,
+) -> None:
+    """A worker process (--worker N, started by _spawn_workers): its share of the trials."""
+    assert options.out is not None and options.study is not None
+    url = os.environ.get(STORAGE_ENV) or own_storage(options.out)
+    tag = f"[worker {options.worker}] "
+    objective = Objective(data, positions, config, options.out, registry, options.allow_code, tag)
+    run_worker(objective, url, options.study, total, options.worker_trials, seed, epochs)
+
+
+def _spawn_workers(
+    options: TuneOptions,
+    where: Where,
+    config: TuneConfig,
+    total: int | None,
+    counts: list[int | None],
+) -> None:
+    """--workers N: N processes share the study, each running its count of trials."""
+    args = [str(options.recipe), *options.overrides, "--out", str(where.folder)]
+    args += ["--study", where.study, *(["--trials", str(total)] if total else [])]
+    args += ["--timeout", str(config.timeout)] if config.timeout else []
+    args += ["--allow-code"] if options.allow_code else []
+    codes = spawn(args, where.url, counts)
+    if any(code == 130 for code in codes):
+        raise Interrupted("a worker was interrupted")
+    failed = [c for c in codes if c != 0]
+    if failed:
+        raise RunFailed(f"{len(failed)} of {len(codes)} workers failed (exit codes {failed})")
+
+
+def tune_recipe(options: TuneOptions, registry: Registry | None = None) -> dict[str, Any]:
+    registry = registry or default_registry()
+    data, positions = read_recipe(options.recipe, options.overrides)
+    recipe = validate_data(data, positions, allow_code=options.allow_code, registry=registry)
+    config = _config(recipe, options)
+    seed = config.seed if config.seed is not None else recipe.seed
+    epochs, total = recipe.train.epochs, _budget(config)
+    import_optuna()  # fail early, before any folder is made, if the extra is missing
+
+    if options.worker is not None:  # a worker: run its share; the parent writes the results
+        _run_share(options, data, positions, config, registry, total, seed + options.worker, epochs)
+        return {}
+
+    where, (study, storage, created) = _open(options, recipe.name, config, registry)
     requeued = [] if created else recover(study, storage, where.own)
     if config.sampler == "grid" and total is not None:
         queue_grid(study, config, seed, total)
@@ -138,18 +171,7 @@ def tune_recipe(options: TuneOptions, registry: Registry | None = None) -> dict[
             )
             run_worker(objective, where.url, where.study, total, to_run, seed, epochs)
         else:
-            args = [str(options.recipe), *options.overrides, "--out", str(where.folder)]
-            args += ["--study", where.study, *(["--trials", str(total)] if total else [])]
-            args += ["--timeout", str(config.timeout)] if config.timeout else []
-            args += ["--allow-code"] if options.allow_code else []
-            codes = spawn(args, where.url, shares(to_run, workers))
-            if any(code == 130 for code in codes):
-                raise Interrupted("a worker was interrupted")
-            failed = [c for c in codes if c != 0]
-            if failed:
-                raise RunFailed(
-                    f"{len(failed)} of {len(codes)} workers failed (exit codes {failed})"
-                )
+            _spawn_workers(options, where, config, total, shares(to_run, workers))
     except (Interrupted, KeyboardInterrupt):
         _finish(study, storage, data, positions, config, where.folder, quiet=True)
         hint = " ".join(["easytrain tune", str(options.recipe), *options.overrides])

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from easytrain.config.evaluate import EvaluateConfig
-from easytrain.errors import ExitCode
-from easytrain.metrics.gates import check_gates
+from easytrain.errors import ExitCode, GateFailed
+from easytrain.metrics.gates import Gate, check_gates, raise_if_failed
 from easytrain.registry import default_registry
 from easytrain.tracking.gatetable import plain
 from tests.conftest import RECIPES, cli, summary
@@ -41,16 +41,16 @@ def test_max_drop_is_direction_aware(
 ) -> None:
     config = _config(baseline=_baseline(tmp_path, {metric: baseline}), max_drop={metric: 0.01})
     (gate,) = check_gates(config, {"test": {metric: value}}, default_registry())
-    assert gate["passed"] is passed
-    assert gate["baseline"] == baseline and gate["max_drop"] == 0.01
+    assert gate.passed is passed
+    assert gate.baseline == baseline and gate.max_drop == 0.01
 
 
 def test_a_gate_may_check_its_own_split() -> None:
     config = _config(gates={"accuracy": 0.9, "log_loss": {"bound": "<= 0.5", "split": "val"}})
     metrics = {"val": {"accuracy": 0.1, "log_loss": 0.4}, "test": {"accuracy": 0.95, "log_loss": 9}}
-    gates = {g["metric"]: g for g in check_gates(config, metrics, default_registry())}
-    assert gates["accuracy"]["split"] == "test" and gates["accuracy"]["passed"]
-    assert gates["log_loss"]["split"] == "val" and gates["log_loss"]["passed"]
+    gates = {g.metric: g for g in check_gates(config, metrics, default_registry())}
+    assert gates["accuracy"].split == "test" and gates["accuracy"].passed
+    assert gates["log_loss"].split == "val" and gates["log_loss"].passed
 
 
 def test_the_plain_table_is_aligned() -> None:
@@ -76,7 +76,7 @@ def test_the_plain_table_is_aligned() -> None:
             "missed_by": None,
         },
     ]
-    lines = plain(gates).splitlines()
+    lines = plain([Gate.from_json(g) for g in gates]).splitlines()
     assert lines[0].split() == ["metric", "split", "value", "bound", "baseline", "result"]
     assert lines[1].index("test") == lines[2].index("val") == lines[0].index("split")
     assert "FAIL" in lines[1] and "pass" in lines[2] and "0.2800" in lines[2]
@@ -163,3 +163,16 @@ def test_a_run_worse_than_its_baseline_fails_with_a_table(tmp_path: Path) -> Non
     )
     assert fine.returncode == 0, fine.stderr
     assert all(g["passed"] for g in summary(tmp_path / "fine")["gates"])
+
+
+def test_a_gate_keeps_its_json_form_and_a_miss_raises_gate_failed() -> None:
+    absolute = Gate.check("accuracy", "test", 0.8, ">=", 0.9)
+    relative = Gate.check("log_loss", "val", 0.25, "<=", 0.3, baseline=0.28, max_drop=0.02)
+    assert " ".join(absolute.as_json()) == "metric split value op bound passed missed_by"
+    assert relative.as_json()["baseline"] == 0.28 and relative.passed
+    for gate in (absolute, relative):
+        assert Gate.from_json(gate.as_json()) == gate
+    raise_if_failed([relative])  # all passed: nothing happens
+    with pytest.raises(GateFailed, match="test accuracy = 0.8000 is not >= 0.9") as failed:
+        raise_if_failed([absolute, relative])
+    assert failed.value.gates == [absolute, relative]

@@ -1,0 +1,80 @@
+"""What the commands share: argument types, recipe loading, and exceptions → exit codes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from easytrain.errors import EasytrainError, ExitCode, GateFailed
+
+if TYPE_CHECKING:
+    from easytrain.config.recipe import Recipe
+
+RecipeArg = Annotated[Path, typer.Argument(help="The recipe YAML file.", show_default=False)]
+OverridesArg = Annotated[
+    list[str] | None,
+    typer.Argument(
+        help="Overrides: train.epochs=3 model.hidden=[128,64] ~train.scheduler", show_default=False
+    ),
+]
+RunDirArg = Annotated[
+    Path, typer.Argument(help="A run folder (runs/NAME/TIMESTAMP).", show_default=False)
+]
+AllowCodeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-code", help="The run's recipe imports Python code (type: package.module:Class)."
+    ),
+]
+
+
+def error(message: str) -> None:
+    for line in message.splitlines() or [message]:
+        print(f"error: {line}" if not line.startswith("  ") else line, file=sys.stderr)
+
+
+@contextmanager
+def exit_codes() -> Iterator[None]:
+    """Turn our exceptions into a message and the exit code docs/getting-started.md documents."""
+    try:
+        yield
+    except EasytrainError as exc:
+        if isinstance(exc, GateFailed):
+            from easytrain.tracking.gatetable import show
+
+            show(exc.gates)
+        error(str(exc))
+        raise typer.Exit(int(exc.exit_code)) from None
+    except KeyboardInterrupt:
+        error("interrupted")
+        raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+
+
+def import_beside(recipe: Path) -> None:
+    """--allow-code: modules beside the recipe import without PYTHONPATH=. (appended, so that
+    they shadow no installed package)."""
+    folder = str(recipe.resolve().parent)
+    if folder not in sys.path:
+        sys.path.append(folder)
+
+
+def load(recipe: Path, overrides: list[str] | None, allow_code: bool = False) -> Recipe:
+    from easytrain.config.load import load_recipe
+
+    if allow_code:
+        import_beside(recipe)
+
+    return load_recipe(recipe, overrides or [], allow_code=allow_code)
+
+
+def print_gates(result: dict[str, Any]) -> None:
+    """The gates of a summary or an evaluation as a table (stderr), when there are any."""
+    if result.get("gates"):
+        from easytrain.tracking.gatetable import show_records
+
+        show_records(result["gates"])
