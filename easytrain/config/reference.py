@@ -72,13 +72,18 @@ def render(registry: Registry | None = None) -> str:
         for member in members:
             parts += [
                 "",
-                f"## `{section}:` — {member.__doc__.strip().splitlines()[0]}",
+                f"## `{section}:` — {_summary(member)}",
                 "",
                 "| key | type | default | what it does |",
                 "| --- | --- | --- | --- |",
             ]
             parts += _rows(member, f"{section}.")
     return "\n".join(parts) + "\n"
+
+
+def _summary(model: type[BaseModel]) -> str:
+    """The first line of a section's docstring: what the section is for."""
+    return (model.__doc__ or model.__name__).strip().splitlines()[0]
 
 
 def _container(annotation: Any) -> str:
