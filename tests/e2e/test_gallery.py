@@ -19,6 +19,8 @@ EXTRA: dict[str, list[str]] = {
     "mnist": [],
 }
 NEEDS_NETWORK = {"mnist": "downloads MNIST from the internet (data.download: true)"}
+# a pretrained model's folder (90 MB): tests/e2e/test_hf_text.py runs it with a tiny one
+NEEDS_MODEL = {"text-finetune": "fine-tunes models/all-MiniLM-L6-v2"}
 
 
 def _overrides(name: str, recipe: Path) -> list[str]:
@@ -30,7 +32,7 @@ def _overrides(name: str, recipe: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(set(shipped()) - set(NEEDS_NETWORK)))
+@pytest.mark.parametrize("name", sorted(set(shipped()) - set(NEEDS_NETWORK) - set(NEEDS_MODEL)))
 def test_every_shipped_recipe_runs_offline_with_its_sample_data(name: str, tmp_path: Path) -> None:
     copied = cli("recipes", "copy", name, "recipe.yaml", "--with-data", cwd=tmp_path)
     assert copied.returncode == 0, copied.stderr

@@ -115,3 +115,18 @@ def test_tune_searches_lr_lora_rank_and_epochs(recipe: Path, tmp_path: Path) -> 
         assert resolved["model"]["lora"]["r"] in (2, 4) and resolved["train"]["epochs"] in (1, 2)
         assert summary(trial)["status"] in ("succeeded", "pruned")
     assert (tmp_path / "tune" / "best.yaml").is_file()
+
+
+@pytest.mark.slow
+def test_the_shipped_recipe_runs_with_a_model_folder(tmp_path: Path) -> None:
+    """recipes/text-finetune.yaml as a user copies it, with a tiny model in place of MiniLM."""
+    from tests.hf_models import sentiment_rows, tiny_bert
+
+    copied = cli("recipes", "copy", "text-finetune", "recipe.yaml", "--with-data", cwd=tmp_path)
+    assert copied.returncode == 0, copied.stderr
+    tiny_bert(tmp_path / "models" / "all-MiniLM-L6-v2", [t for t, _ in sentiment_rows()])
+    done = cli("run", "recipe.yaml", "train.epochs=1", "--out", "run", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    result = summary(tmp_path / "run")
+    assert result["status"] == "succeeded" and result["metrics"]["test"]
+    assert {"export_hf", "export_onnx"} <= result["artifacts"].keys()
