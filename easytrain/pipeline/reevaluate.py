@@ -1,9 +1,11 @@
 """`easytrain evaluate RUN_DIR`: score a finished run again, on its own data or on new data.
 
 The run's recipe.yaml rebuilds the data (same seed: the same splits and statistics) and the model;
-checkpoints/best.pt supplies the weights (weights_only). New data (`--data path=…`) is put on the
-run's scale: it is standardized with the run's saved statistics, not its own, and must be encoded
-the same way. The result goes to RUN_DIR/evaluations/<timestamp>.json; gates apply as in the run.
+checkpoints/best.pt supplies the weights (weights_only). A new file (`--data path=…`) is
+prepared with the run's saved preprocessing, as predict prepares it, and scored whole
+(pipeline/newdata.py); other --data changes (another split) are standardized with the run's
+saved statistics and must be encoded the same way. The result goes to
+RUN_DIR/evaluations/<timestamp>.json; gates apply as in the run.
 """
 
 from __future__ import annotations
@@ -138,12 +140,10 @@ def reevaluate(
     with tempfile.TemporaryDirectory() as scratch:  # nothing but the result lands in the run
         ctx = _context(recipe, Path(scratch), registry, reporter)
         ctx.data = new_data_of(run_dir, recipe, data_overrides)  # a new file: all of it, as is
-        if ctx.data is not None:
-            pass
-        elif data_overrides:
+        if ctx.data is None and data_overrides:
             run_preprocessing = _run_preprocessing(run_dir, registry, reporter)
             bootstrap(ctx, lambda data: align_to_run(data, *run_preprocessing))
-        else:
+        elif ctx.data is None:
             bootstrap(ctx)
         ModelStage().run(ctx)
     assert ctx.model is not None

@@ -31,6 +31,7 @@ AREAS: dict[str, tuple[str, ...]] = {
         "runs/<name>",
         "crafted pickle",
         "a recipe naming",
+        "run folder:",
     ),
     "Server": ("serve:",),
 }
