@@ -74,9 +74,17 @@ def write_atomic(path: Path, write: Any) -> None:
 
 
 def save(state: dict[str, Any], path: Path) -> None:
+    """Write a checkpoint; while training (engine/writer.py), a copy of it in the background."""
     import torch
 
-    write_atomic(path, lambda file: torch.save(state, file))
+    from easytrain.engine import writer
+
+    background = writer.active()
+    if background is None:
+        write_atomic(path, lambda file: torch.save(state, file))
+        return
+    snapshot = writer.cpu_copy(state)
+    background.submit(path, lambda file: torch.save(snapshot, file))
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -17,6 +17,7 @@ from easytrain.engine.interrupt import StopRequest
 from easytrain.engine.setup import Training, set_up
 from easytrain.engine.state import LoopState, restore
 from easytrain.engine.steps import train_epoch
+from easytrain.engine.writer import background_writes
 from easytrain.pipeline.context import RunContext
 from easytrain.tracking.tensorboard import TensorBoardLog
 
@@ -48,7 +49,8 @@ def fit(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> LoopSt
         StopRequest() if not t.world.distributed else contextlib.nullcontext(StopRequest())
     )
     try:
-        with interrupts as stop:
+        # checkpoints are written on a thread while training goes on; leaving waits for the last
+        with background_writes(), interrupts as stop:
             for epoch in range(state.epoch, config.epochs):
                 sums = train_epoch(t, state, epoch, partial_loss, stop)
                 partial_loss = 0.0  # only a resumed epoch starts part-way

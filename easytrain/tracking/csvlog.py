@@ -1,23 +1,72 @@
-"""metrics.csv: one row per epoch, rewritten whole (and atomically) after each epoch."""
+"""metrics.csv: one row per epoch. The first write of a process (a new run, or a resumed one,
+whose rows come from the checkpoint) writes the whole file atomically; after that each epoch's
+row is appended in one write() call, so a kill leaves whole rows only, and a resume rewrites the
+file from the checkpoint's history. Rewriting and fsyncing it every epoch cost a short epoch
+about 15 ms; the rows are not lost without the fsync (only a power cut could drop the newest, and
+the checkpoint keeps them too)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 from pathlib import Path
 
 from easytrain.engine.checkpoint import write_atomic
+from easytrain.errors import RunFailed
+
+# what this process last wrote to each file: its columns, rows and size
+_written: dict[Path, tuple[list[str], int, int]] = {}
 
 
-def write_metrics_csv(path: Path, history: list[dict[str, float]]) -> None:
+def _columns(history: list[dict[str, float]]) -> list[str]:
     columns: list[str] = []
     for row in history:
         columns += [key for key in row if key not in columns]
     if "lr" in columns:  # lr and seconds close each row, after the metrics
         columns = [c for c in columns if c not in ("lr", "seconds")] + ["lr", "seconds"]
+    return columns
+
+
+def _text(columns: list[str], rows: list[dict[str, float]], header: bool) -> bytes:
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    for row in history:
+    if header:
+        writer.writeheader()
+    for row in rows:
         writer.writerow({key: (int(v) if key == "epoch" else v) for key, v in row.items()})
-    write_atomic(path, lambda file: file.write(text.getvalue().encode()))
+    return text.getvalue().encode()
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
+
+
+def _append(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+    try:
+        view = memoryview(data)
+        while view:  # one call for a row, in practice
+            view = view[os.write(fd, view) :]
+    finally:
+        os.close(fd)
+
+
+def write_metrics_csv(path: Path, history: list[dict[str, float]]) -> None:
+    key = path.absolute()
+    columns = _columns(history)
+    known = _written.get(key)
+    if known and known[0] == columns and known[1] <= len(history) and known[2] == _size(path):
+        data = _text(columns, history[known[1] :], header=False)
+        try:
+            _append(path, data)
+        except OSError as exc:
+            raise RunFailed(f"cannot write {path}: {exc.strerror or exc}") from exc
+        _written[key] = (columns, len(history), known[2] + len(data))
+        return
+    data = _text(columns, history, header=True)
+    write_atomic(path, lambda file: file.write(data))
+    _written[key] = (columns, len(history), len(data))
