@@ -1,7 +1,7 @@
 """`data.source: text` read by a pretrained model's own tokenizer (model.type: hf).
 
 The tokenizer comes with the model, so nothing is fitted on the training rows: every text is
-tokenized once, into one int64 matrix right-padded with -1 (models.hf.PAD) to the longest text.
+tokenized once, into one int64 matrix right-padded with -1 (models.hf_files.PAD) to the longest text.
 The training loop trims each batch to its own longest text (engine.batches). The tokenizer's
 files are saved in the run folder (tokenizer/), so predict and serve tokenize new texts alike.
 """
@@ -26,7 +26,7 @@ TOKENIZER_DIR = "tokenizer"  # in the run folder
 
 def pack(ids: list[list[int]]) -> np.ndarray:
     """Token-id lists → one (n, longest) int64 matrix, right-padded with -1."""
-    from easytrain.models.hf import PAD
+    from easytrain.models.hf_files import PAD
 
     longest = max((len(row) for row in ids), default=1)
     out = np.full((len(ids), max(longest, 1)), PAD, dtype=np.int64)
@@ -37,7 +37,7 @@ def pack(ids: list[list[int]]) -> np.ndarray:
 
 def settings(tokenizer: Any, data: TextData, model: HFConfig, model_config: Any) -> dict[str, Any]:
     """The `text` encoding of the data card: what predict needs to tokenize new texts."""
-    from easytrain.models.hf import PAD, pad_id
+    from easytrain.models.hf_files import PAD, pad_id
 
     return {
         "column": data.text,
@@ -53,14 +53,14 @@ def settings(tokenizer: Any, data: TextData, model: HFConfig, model_config: Any)
 
 def encode(texts: list[str], saved: dict[str, Any], tokenizer: Any) -> np.ndarray:
     """New texts → the model's inputs, with a run's tokenizer and settings (predict, serve)."""
-    from easytrain.models.hf import tokenize
+    from easytrain.models.hf_files import tokenize
 
     return pack(tokenize(tokenizer, texts, saved["max_length"]))
 
 
 def load(data: TextData, model: HFConfig, save_to: Path | None = None) -> RawData:
     """Texts tokenized by model's tokenizer; its files go to save_to when given."""
-    from easytrain.models.hf import load_config, load_tokenizer, tokenize
+    from easytrain.models.hf_files import load_config, load_tokenizer, tokenize
 
     if not isinstance(data, TextData):
         raise RecipeError(f"model.type hf reads data.source: text, not {data.source}")

@@ -44,7 +44,7 @@ class Preparer:
         size = tuple(image["size"]) if resized else None
         decoded = []
         for source, name in zip(sources, names, strict=True):
-            found = try_decode(source, image["channels"], size)  # type: ignore[arg-type]
+            found = try_decode(source, image["channels"], size)
             if isinstance(found, str):
                 raise RecipeError(f"{name}: cannot read the image: {found}")
             if tuple(found.shape) != self.shape:
@@ -112,7 +112,7 @@ class Preparer:
     ) -> torch.Tensor:
         """Token ids from the run's saved tokenizer, padded with -1 to the longest of texts."""
         from easytrain.data.hf_text import encode
-        from easytrain.models.hf import load_tokenizer
+        from easytrain.models.hf_files import load_tokenizer
 
         for name, text in zip(names, texts, strict=True):
             if not text.strip():

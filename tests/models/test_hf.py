@@ -291,3 +291,13 @@ def test_a_hub_id_offline_and_not_cached_exits_2_saying_what_to_put_where(
     assert (
         done.returncode == ExitCode.BAD_RECIPE and "no such folder: ./models/absent" in done.stderr
     )
+
+
+def test_pickled_weights_are_refused(setup: tuple[Path, Path], tmp_path: Path) -> None:
+    csv, model = setup
+    pickled = Path(shutil.copytree(model, tmp_path / "pickled"))
+    (pickled / "model.safetensors").rename(pickled / "pytorch_model.bin")
+    done = cli("run", str(write_recipe(tmp_path, csv, pickled)), "--out", str(tmp_path / "run"))
+    assert done.returncode == ExitCode.BAD_RECIPE
+    assert "only pytorch_model.bin, pickled weights" in done.stderr
+    assert "safetensors only" in done.stderr
