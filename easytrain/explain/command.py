@@ -166,19 +166,28 @@ def _names(run: LoadedRun, values: Any) -> list[str]:
     return [classes[int(v)] if classes else f"{float(v):.4g}" for v in values]
 
 
-def _pick(correct: np.ndarray, confidence: np.ndarray, n: int) -> np.ndarray:
-    """Up to n examples: the most confident mistakes (at most half), then the most confident
-    right answers."""
+def _pick(
+    correct: np.ndarray, confidence: np.ndarray, n: int, labels: np.ndarray | None = None
+) -> np.ndarray:
+    """Up to n examples: the most confident mistakes (at most half), then right answers, the
+    most confident of each label in turn (so that several classes are shown)."""
     order = np.argsort(-confidence, kind="stable")
     wrong = order[~correct[order]][: n // 2]
-    right = order[correct[order]][: n - len(wrong)]
-    return np.concatenate([wrong, right]).astype(np.int64)
+    right = order[correct[order]]
+    if labels is not None:
+        rank = np.zeros(len(right), dtype=np.int64)  # place of each among its label's answers
+        seen: dict[int, int] = {}
+        for i, index in enumerate(right):
+            rank[i] = seen.get(int(labels[index]), 0)
+            seen[int(labels[index])] = rank[i] + 1
+        right = right[np.argsort(rank, kind="stable")]
+    return np.concatenate([wrong, right[: n - len(wrong)]]).astype(np.int64)
 
 
 def _images(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
     out = outputs(model, x, BATCH, torch.device("cpu"))
     pred, confidence = _confidence(run, out, y)
-    chosen = _pick(pred == y.numpy(), confidence, n)
+    chosen = _pick(pred == y.numpy(), confidence, n, y.numpy())
     index = torch.from_numpy(chosen)
     images = x[index]
     target = attr.targets(out[index])

@@ -11,11 +11,12 @@ import json
 import math
 from html import escape
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from easytrain.explain.importance import Groups
+if TYPE_CHECKING:
+    from easytrain.explain.importance import Groups
 
 GRID_COLUMNS = 4
 SHOWN_COLUMNS = 20  # bars in a plot: the most important columns
@@ -43,6 +44,8 @@ def _bars(
     xlabel: str,
 ) -> None:
     shown = list(range(min(len(names), SHOWN_COLUMNS)))[::-1]  # most important on top
+    if len(names) > SHOWN_COLUMNS:
+        title += f" (top {SHOWN_COLUMNS} of {len(names)} columns)"
     figure = _figure(7, 0.9 + 0.32 * len(shown))
     axes = figure.add_subplot()
     axes.barh(
@@ -134,6 +137,8 @@ def image_grid(
     confidence: np.ndarray,
 ) -> list[str]:
     """images.png: each image with its attribution map over it, titled true / predicted."""
+    from matplotlib import colormaps
+
     count = len(maps)
     columns = min(GRID_COLUMNS, count)
     lines = math.ceil(count / columns)
@@ -142,8 +147,10 @@ def image_grid(
         axes = figure.add_subplot(lines, columns, i + 1)
         picture = _display(images[i].numpy(), preprocessing)
         axes.imshow(picture, cmap="gray" if picture.ndim == 2 else None, vmin=0, vmax=1)
-        heat = maps[i] / (maps[i].max() or 1.0)
-        axes.imshow(heat, cmap="inferno", alpha=0.55, vmin=0, vmax=1)
+        heat = np.clip(maps[i] / (maps[i].max() or 1.0), 0.0, 1.0)
+        colours = colormaps["inferno"](heat)
+        colours[..., 3] = 0.85 * heat  # strong attribution opaque, none transparent
+        axes.imshow(colours)
         right = true[i] == pred[i]
         axes.set_title(
             f"true {true[i]} · pred {pred[i]}\np={confidence[i]:.2f}",

@@ -12,7 +12,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from easytrain.init.inspect import Profile
+from easytrain.init.inspect import Column, Profile
 from easytrain.init.write import Key
 
 CLASS_WEIGHTS_FROM = 3.0  # largest ÷ smallest class: weigh the loss from here …
@@ -61,9 +61,7 @@ def choose(profile: Profile, pretrained: Path | None = None) -> dict[str, Any]:
 
 def _split(profile: Profile) -> Key:
     stratify = profile.task == "classification"
-    why = (
-        "15 % of the rows for validation (early stopping, best checkpoint), 15 % for the final test"
-    )
+    why = "15 % of the examples for validation (early stopping, best checkpoint), 15 % for the final test"
     return Key(
         {"val": 0.15, "test": 0.15, "stratify": stratify},
         why + ("; stratified: every split keeps the class proportions" if stratify else ""),
@@ -82,7 +80,7 @@ def _table(profile: Profile) -> dict[str, Any]:
             [c.name for c in kept],
             "the input columns, each with what it holds",
             items=[f"{c.kind}: {c.why}" for c in kept],
-            notes=[f"left out: {c.name} ({c.kind}: {c.why})" for c in left],
+            notes=[_left_out(c) for c in left],
         ),
     }
     numbers = [c.name for c in kept if c.kind in ("numeric", "boolean")]
@@ -116,6 +114,13 @@ def _table(profile: Profile) -> dict[str, Any]:
         },
         "model": _table_model(profile, bool(many)),
     }
+
+
+def _left_out(column: Column) -> str:
+    text = f"left out: {column.name} ({column.kind}: {column.why})"
+    if column.kind == "text":
+        text += "; a table model reads numbers and categories: for the text, init a file of it and the target alone"
+    return text
 
 
 def _task_why(profile: Profile) -> str:

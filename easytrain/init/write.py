@@ -62,7 +62,7 @@ def _lines(tree: dict[str, Any], depth: int) -> list[str]:
 def render(tree: dict[str, Any], header: list[str]) -> str:
     """The recipe file's text: the header comment lines, then every section."""
     top = [line for text in header for line in (_comment(text, "") if text else ["#"])]
-    return "\n".join([*top, *_lines(tree, 0)]) + "\n"
+    return "\n".join([*top, "", *_lines(tree, 0)]) + "\n"
 
 
 def plain(tree: dict[str, Any]) -> dict[str, Any]:
