@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +14,7 @@ import pytest
 import yaml
 from PIL import Image
 
-from tests.conftest import cli
+from tests.conftest import ROOT, cli
 
 
 def run(tmp_path: Path, recipe: dict, *extra: str) -> Path:
@@ -73,6 +75,13 @@ def test_table_two_columns_decide(tmp_path):
     assert "Why the model decides so" in report and "Permutation importance" in report
     for name in ("importance.png", "attributions.png", "importance.csv"):
         assert (run_dir / "explain" / name).stat().st_size > 100
+    code = (  # the report shows explain/ without importing torch
+        "import sys\nfrom pathlib import Path\nfrom easytrain.tracking.report import render\n"
+        f"assert 'Why the model decides so' in render(Path({str(run_dir)!r}))\n"
+        "print(any(m.startswith('torch') for m in sys.modules))"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert shown.stdout.strip() == "False", shown.stderr
 
 
 def corner_folder(root: Path, per_class: int = 120) -> Path:
