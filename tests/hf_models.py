@@ -109,3 +109,76 @@ def text_setup(folder: Path, count: int = 240) -> tuple[Path, Path]:
     csv_path = write_reviews(folder / "reviews.csv", rows)
     model = tiny_bert(folder / "tiny-bert", [text for text, _ in rows])
     return csv_path, model
+
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|> {{ m['content'] }} <|end|> {% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|> {% endif %}"
+)
+CHAT_SPECIALS = ["<pad>", "<unk>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"]
+
+
+def chat_tokenizer_for(texts: list[str]):
+    """A word-level fast tokenizer of texts with a chat template (<|user|> … <|end|>)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = Tokenizer(models.WordLevel(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=CHAT_SPECIALS))
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<|end|>",
+        model_max_length=256,
+    )
+    fast.chat_template = CHAT_TEMPLATE
+    return fast
+
+
+def tiny_llama(folder: Path, texts: list[str], hidden: int = 32, layers: int = 2, seed: int = 0):
+    """A random-weight Llama (hidden 32, 2 layers) with a word-level chat tokenizer of texts,
+    saved in folder as a downloaded model would be. Returns folder."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = chat_tokenizer_for(texts)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        pad_token_id=tokenizer.pad_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        bos_token_id=None,
+    )
+    torch.manual_seed(seed)
+    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+COLOURS = ["red", "blue", "green", "amber", "violet", "silver", "orange", "teal"]
+THINGS = ["apple", "river", "lamp", "stone", "cloud", "tiger", "chair", "moon"]
+
+
+def chat_rows(count: int = 8) -> list[dict]:
+    """Prompt → answer chats to memorise: 'What colour is the apple ?' → 'The apple is red .'"""
+    rows = []
+    for i in range(count):
+        thing, colour = THINGS[i % len(THINGS)], COLOURS[(i * 3) % len(COLOURS)]
+        rows.append({"messages": [
+            {"role": "user", "content": f"What colour is the {thing} ?"},
+            {"role": "assistant", "content": f"The {thing} is {colour} ."},
+        ]})
+    return rows
+
+
+def chat_setup(folder: Path, count: int = 8) -> tuple[Path, Path]:
+    """(chats.jsonl, model folder) under folder: chats and a tiny Llama whose tokenizer reads them."""
+    rows = chat_rows(count)
+    path = folder / "chats.jsonl"
+    path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    texts = [m["content"] for row in rows for m in row["messages"]]
+    return path, tiny_llama(folder / "tiny-llama", texts)

@@ -15,6 +15,7 @@ from easytrain.config.base import Section
 # data sources an hf model reads, and the keys of each that its own tokenizer makes moot
 HF_SOURCES: dict[str, tuple[str, ...]] = {
     "text": ("level", "lowercase", "vocab_size", "min_freq", "max_length"),
+    "chat": (),  # a causal language model (models.hf_causal); data.max_length sets the tokens
 }
 
 
@@ -48,6 +49,8 @@ class HFConfig(Section):
     """trainable: lora: the adapters' settings."""
     gradient_checkpointing: bool = False
     """Recompute activations in the backward pass instead of keeping them: less memory, about a third slower."""
+    quantize: Literal["none", "4bit", "8bit"] = "none"
+    """Language models on CUDA: hold the frozen base weights in 4 or 8 bits (bitsandbytes) and train LoRA adapters beside them."""
     dropout: float | None = Field(None, ge=0.0, lt=1.0)
     """Dropout inside the model (hidden_dropout_prob or the architecture's equivalent); none: the model's own."""
     trust_remote_code: bool = False

@@ -119,6 +119,10 @@ def build_loss(
     target: dict[str, float] | None,
     weights: torch.Tensor | None = None,
 ) -> nn.Module:
+    if task == "language_model":  # next-token cross-entropy on the label tokens
+        from easytrain.models.hf_causal import LMLoss
+
+        return LMLoss()
     name = loss_name(config, task)
     if name == "cross_entropy":
         return nn.CrossEntropyLoss(weight=weights, label_smoothing=config.label_smoothing)

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-TaskKind = Literal["classification", "regression"]
+TaskKind = Literal["classification", "regression", "language_model"]
 
 
 @dataclass(frozen=True)
@@ -53,11 +53,13 @@ CATALOG: dict[str, MetricInfo] = {
     "mae": MetricInfo("regression", False),
     "mape": MetricInfo("regression", False),
     "r2": MetricInfo("regression", True),
+    "perplexity": MetricInfo("language_model", False),  # exp(mean loss per answer token)
 }
 
 DEFAULTS: dict[TaskKind, list[str]] = {
     "classification": ["accuracy", "f1_macro"],
     "regression": ["mse", "mae", "r2"],
+    "language_model": ["perplexity"],
 }
 
 

@@ -129,3 +129,9 @@ def mape(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
 
 def r2(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
     return float(sk.r2_score(y, pred))
+
+
+def perplexity(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
+    """Language models: y is each example's summed loss over its answer tokens, pred their count
+    (metrics.scoring), so this is exp(the mean loss per answer token)."""
+    return float(np.exp(np.sum(y) / max(float(np.sum(pred)), 1.0)))

@@ -73,7 +73,13 @@ def predict_split(
     device: torch.device,
     threshold: float | None = None,
 ) -> tuple[float, Predictions]:
-    """The loss and the predictions of one split."""
+    """The loss and the predictions of one split. Language models: y holds each example's summed
+    loss and pred its answer tokens (their logits would not fit in memory at once)."""
+    if task == "language_model":
+        from easytrain.models.hf_causal import token_losses
+
+        totals, counts = token_losses(model, x, y, min(batch_size, 16), device)
+        return float(totals.sum() / max(counts.sum(), 1)), Predictions(totals, counts, None)
     out = outputs(model, x, batch_size, device)
     loss = float(loss_fn(out, y.to(device)))
     return loss, predictions(task, out, y, threshold)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from easytrain.config.chat import ChatData
 from easytrain.config.data import (
     BuiltinData,
     ImageFolderData,
@@ -28,6 +29,7 @@ def register_builtins(registry: Registry) -> None:
     registry.add("data", "text", "easytrain.data.text:load", TextData)
     registry.add("data", "image_folder", "easytrain.data.image_folder:load", ImageFolderData)
     registry.add("data", "torchvision", "easytrain.data.torchvision_data:load", TorchvisionData)
+    registry.add("data", "chat", "easytrain.data.chat:without_model", ChatData)
     registry.add(
         "preprocess", "default", "easytrain.stages.preprocess:PreprocessStage", PreprocessConfig
     )

@@ -61,6 +61,11 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
         from easytrain.models.hf import build_hf
 
         torch.manual_seed(ctx.recipe.seed)  # the new head's initial weights
+        if data.task == "language_model":
+            from easytrain.models.hf_causal import build_causal
+
+            chat = data.preprocessing.get("encoding", {}).get("chat", {})
+            return build_causal(config, chat, pretrained), spec
         model: nn.Module = build_hf(config, spec, text, data.classes, pretrained)
         return _scaled(model, data), spec
     if isinstance(config, CustomModelConfig):

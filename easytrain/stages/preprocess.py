@@ -90,6 +90,10 @@ def _load(ctx: RunContext) -> RawData:
         from easytrain.data import hf_text
 
         folder = ctx.run_dir / hf_text.TOKENIZER_DIR if ctx.world.main else None
+        if recipe.data.source == "chat":  # a causal language model
+            from easytrain.data import chat
+
+            return chat.load(recipe.data, recipe.model, folder, recipe.seed)  # type: ignore[arg-type]
         return hf_text.load(recipe.data, recipe.model, folder)  # type: ignore[arg-type]
     return ctx.registry.get("data", recipe.data.source).load()(recipe.data)
 

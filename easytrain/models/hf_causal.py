@@ -1,0 +1,187 @@
+"""Causal language models (model.type hf with data.source chat): token ids in, next-token logits out.
+
+The inputs are data.chat's: ids right-padded with -1, and in packed rows each id carries its
+example's number in the high bits (id + example × SEGMENT). A packed row gets a block-diagonal
+causal attention mask and positions that restart at every example, so it computes what its
+examples would one by one. The loss is the mean cross-entropy over the label tokens (-100: none).
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from easytrain.config.hf import HFConfig
+from easytrain.data.chat import IGNORE, SEGMENT
+from easytrain.errors import RecipeError
+from easytrain.models.hf import _LAYER
+from easytrain.models.hf_files import config_from_dict, load_config, model_folder, quiet, require
+
+
+def packed_inputs(x: torch.Tensor, pad_token_id: int, dtype: torch.dtype) -> dict[str, Any]:
+    """The model's keyword inputs for our ids: a 2-D mask, or for packed rows a 4-D additive
+    mask (each token sees its own example's earlier tokens) and restarting positions."""
+    valid = x >= 0
+    ids = torch.where(valid, x % SEGMENT, pad_token_id)
+    if ids.is_meta:
+        return {"input_ids": ids}
+    if not bool((x >= SEGMENT).any()):
+        return {"input_ids": ids, "attention_mask": valid.long()}
+    segment = torch.where(valid, x // SEGMENT, -1)
+    width = x.shape[1]
+    causal = torch.ones(width, width, dtype=torch.bool, device=x.device).tril()
+    same = (segment[:, :, None] == segment[:, None, :]) & causal & valid[:, None, :]
+    same |= torch.eye(width, dtype=torch.bool, device=x.device)  # padding sees itself: no NaN
+    positions = (same.long().sum(-1) - 1).clamp(min=0)
+    mask = torch.zeros(same.shape, dtype=dtype, device=x.device)
+    mask.masked_fill_(~same, torch.finfo(dtype).min)
+    return {"input_ids": ids, "attention_mask": mask[:, None], "position_ids": positions}
+
+
+class HFCausalModel(nn.Module):
+    """A transformers causal LM called like any easytrain model: ids → (batch, length, vocab)."""
+
+    variable_length = True
+
+    def __init__(self, model: nn.Module, pad_token_id: int, layers: int):
+        super().__init__()
+        self.model = model
+        self.pad_token_id, self.layers = pad_token_id, layers
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = self.model.get_input_embeddings().weight.dtype
+        dtype = dtype if dtype.is_floating_point else torch.float32
+        return self.model(**packed_inputs(x, self.pad_token_id, dtype)).logits
+
+    def layer_depths(self) -> dict[int, int]:
+        depths = {}
+        for name, p in self.model.named_parameters():
+            found = _LAYER.search(name)
+            depths[id(p)] = self.layers - int(found.group(1)) if found else 0
+        return depths
+
+
+class LMLoss(nn.Module):
+    """Mean next-token cross-entropy over the label tokens; labels are trimmed to the batch."""
+
+    def sums(self, logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(summed loss, label tokens) of each example."""
+        labels = labels[:, : logits.shape[1]][:, 1:]
+        logits = logits[:, :-1].float()
+        losses = F.cross_entropy(
+            logits.reshape(-1, logits.shape[-1]),
+            labels.reshape(-1),
+            ignore_index=IGNORE,
+            reduction="none",
+        ).view(labels.shape)
+        return losses.sum(1), (labels != IGNORE).sum(1)
+
+    def forward(self, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        total, count = self.sums(logits, labels)
+        return total.sum() / count.sum().clamp(min=1)
+
+
+@torch.no_grad()
+def token_losses(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each example's summed loss and label-token count, batched, each batch cut to its longest."""
+    was_training = model.training
+    model.eval()
+    loss, totals, counts = LMLoss(), [], []
+    for i in range(0, len(x), batch_size):
+        batch = x[i : i + batch_size]
+        width = max(int((batch >= 0).sum(1).max()), 2)
+        total, count = loss.sums(
+            model(batch[:, :width].to(device)), y[i : i + batch_size].to(device)
+        )
+        totals.append(total.double().cpu())
+        counts.append(count.cpu())
+    model.train(was_training)
+    return torch.cat(totals).numpy(), torch.cat(counts).numpy()
+
+
+def _quantization(config: HFConfig) -> Any:
+    if config.quantize == "none":
+        return None
+    if not torch.cuda.is_available():
+        raise RecipeError(
+            f"model.quantize: {config.quantize} base weights need a CUDA GPU (bitsandbytes); "
+            "on this machine set model.quantize: none"
+        )
+    require("bitsandbytes")
+    from transformers import BitsAndBytesConfig
+
+    if config.quantize == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(
+        load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_compute_dtype=torch.bfloat16
+    )
+
+
+def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
+    require("peft")
+    from peft import LoraConfig, get_peft_model
+
+    lora = config.lora
+    settings = LoraConfig(
+        task_type="CAUSAL_LM",
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=lora.dropout,
+        target_modules=None if lora.target_modules == "auto" else list(lora.target_modules),
+    )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            return get_peft_model(model, settings)
+    except ValueError as exc:
+        raise RecipeError(f"model.lora.target_modules: {str(exc).splitlines()[0][:200]}") from None
+
+
+def build_causal(
+    config: HFConfig, encoding: dict[str, Any], pretrained: bool = True
+) -> HFCausalModel:
+    """The language model, pretrained (or fresh, pretrained=False, to load a checkpoint into),
+    then LoRA-wrapped or trained whole as config.trainable says (head: the output layer only)."""
+    require()
+    from transformers import AutoModelForCausalLM
+
+    saved = encoding.get("model_config")
+    found = load_config(config) if pretrained or saved is None else config_from_dict(saved)
+    quantized = _quantization(config)
+    with quiet():
+        if pretrained:
+            cuda = torch.cuda.is_available()
+            model = AutoModelForCausalLM.from_pretrained(
+                model_folder(config),
+                config=found,
+                local_files_only=True,
+                use_safetensors=True,
+                trust_remote_code=config.trust_remote_code,
+                quantization_config=quantized,
+                dtype=torch.bfloat16 if quantized is not None and cuda else None,
+            )
+        else:
+            model = AutoModelForCausalLM.from_config(
+                found, trust_remote_code=config.trust_remote_code
+            )
+    if config.trainable == "head":
+        head = model.get_output_embeddings()
+        for p in model.parameters():
+            p.requires_grad_(False)
+        for p in head.parameters():
+            p.requires_grad_(True)
+    if config.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if config.trainable == "lora":
+            model.enable_input_require_grads()
+    if config.trainable == "lora":
+        model = _lora(model, config)
+    layers = int(getattr(found, "num_hidden_layers", 0) or 0)
+    return HFCausalModel(model, int(encoding.get("pad_token_id", 0)), layers)
