@@ -18,7 +18,7 @@ def init_recipe(
     if pretrained is not None:
         _pretrained(pretrained)
     profile = inspect(data, target)
-    if pretrained is not None and profile.kind != "text":
+    if pretrained is not None and profile.kind not in ("text", "chat"):
         raise RecipeError(
             f"--pretrained: pretrained Hugging Face models read text; {data} is "
             f"{'an image folder' if profile.kind == 'image_folder' else 'a table without a text column to learn from'}"
@@ -31,7 +31,7 @@ def init_recipe(
     if path.exists() and not force:
         raise RecipeError(f"{path} exists; pass --force to overwrite it, or --out another file")
     header = [
-        f"{profile.kind.replace('_', ' ')} → {profile.task}: a recipe written by `easytrain init "
+        f"{profile.kind.replace('_', ' ')} → {_goal(profile.task)}: a recipe written by `easytrain init "
         f"{data}` from what the data holds. Each choice is a key with the reason above it; edit "
         "any of them.",
         "",
@@ -58,6 +58,10 @@ def init_recipe(
     )
     print(f"recipe → {path}; run it with: easytrain run {path}", file=sys.stderr)
     return path
+
+
+def _goal(task: str) -> str:
+    return "fine-tuning a language model" if task == "chat" else task
 
 
 def _pretrained(folder: Path) -> None:

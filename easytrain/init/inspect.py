@@ -15,17 +15,10 @@ import pandas as pd
 from easytrain.config.data import TABLE_FORMATS
 from easytrain.data.frames import read_table
 from easytrain.errors import RecipeError, suggest
+from easytrain.init.chat import chat_columns, has_chat_source, refuse, words_p95
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp")  # what image_folder decodes
 TARGET_NAMES = ("target", "label", "labels", "class", "y", "outcome", "category", "sentiment")
-CHAT_COLUMNS = (
-    {"messages"},
-    {"conversations"},
-    {"instruction", "output"},
-    {"prompt", "completion"},
-    {"prompt", "response"},
-    {"instruction", "response"},
-)
 TEXT_WORDS = 5.0  # a string column whose values average this many words or more is free text
 MAX_CATEGORIES = 50  # a string column with more distinct values than this (and mostly unique) …
 UNIQUE_SHARE = 0.5  # … is names or codes, not categories
@@ -60,6 +53,7 @@ class Profile:
     image_size: tuple[int, int] = (0, 0)  # median height, width of the sampled images
     sizes_agree: bool = True
     channels: int = 3
+    chat_columns: dict[str, str] = field(default_factory=dict)  # chat: source key → column
 
     @property
     def features(self) -> list[Column]:
@@ -84,7 +78,15 @@ def inspect(path: Path, target: str | None) -> Profile:
             "(one sub-folder per class)"
         )
     frame = read_table(path)
-    _refuse_chat(frame, path)
+    if frame.empty:
+        raise RecipeError(f"{path}: the table has no rows")
+    columns = chat_columns(frame)
+    if columns is not None:
+        if not has_chat_source():
+            raise refuse(path, columns)
+        profile = Profile("chat", path, len(frame), task="chat")
+        profile.chat_columns, profile.tokens_p95 = columns, words_p95(frame, columns)
+        return profile
     if frame.empty:
         raise RecipeError(f"{path}: the table has no rows")
     name, why = _target(frame, target, path)
@@ -96,17 +98,6 @@ def inspect(path: Path, target: str | None) -> Profile:
         profile.kind, profile.text_column = "text", texts[0].name
         _describe_text(profile, frame[texts[0].name])
     return profile
-
-
-def _refuse_chat(frame: pd.DataFrame, path: Path) -> None:
-    columns = {str(c).lower() for c in frame.columns}
-    if any(wanted <= columns for wanted in CHAT_COLUMNS):
-        raise RecipeError(
-            f"{path} holds chat or instruction examples (columns {', '.join(sorted(columns))}); "
-            "easytrain has no data source for language-model fine-tuning yet, so init cannot "
-            "write a recipe for it. init writes recipes for tables, text tables with a label "
-            "column, and image folders"
-        )
 
 
 def _target(frame: pd.DataFrame, given: str | None, path: Path) -> tuple[str, str]:

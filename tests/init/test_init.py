@@ -126,11 +126,37 @@ def test_refusals_say_what_to_do(tmp_path):
     pd.DataFrame({"price": [1, 2, 3], "label": [0, 1, 0]}).to_csv(tmp_path / "u.csv", index=False)
     found = cli("init", "u.csv", "--target", "lable", cwd=tmp_path)
     assert found.returncode == 2 and "did you mean 'label'" in found.stderr
-    chat = tmp_path / "chat.jsonl"
-    chat.write_text(json.dumps({"messages": [{"role": "user", "content": "hi"}]}) + "\n")
-    found = cli("init", str(chat), cwd=tmp_path)
-    assert found.returncode == 2 and "no data source for language-model fine-tuning" in found.stderr
     assert not list(tmp_path.glob("*.yaml"))
+
+
+def test_chat_data(tmp_path):
+    """A chat source where this easytrain has one (with --pretrained), else a plain refusal."""
+    from easytrain.init.chat import has_chat_source
+
+    chat = tmp_path / "chat.jsonl"
+    rows = [{"instruction": f"say {w}", "output": f"{w} {w}"} for w in ("hi", "yo", "hey") * 5]
+    chat.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    found = cli("init", str(chat), cwd=tmp_path)
+    assert found.returncode == 2
+    if not has_chat_source():
+        assert "no data source for language-model fine-tuning" in found.stderr
+        return
+    assert "pass --pretrained DIR" in found.stderr
+    model = tmp_path / "lm"
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    made = cli("init", str(chat), "--pretrained", str(model), "--out", "c.yaml", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    recipe = yaml.safe_load((tmp_path / "c.yaml").read_text())
+    assert recipe["data"] | {"path": None} == {
+        "source": "chat",
+        "path": None,
+        "prompt": "instruction",
+        "completion": "output",
+        "max_length": 128,
+        "split": {"val": 0.1, "test": 0.1, "stratify": False},
+    }
+    assert recipe["model"] == {"type": "hf", "name": str(model), "trainable": "lora"}
 
 
 @pytest.mark.slow
