@@ -130,3 +130,34 @@ def test_the_shipped_recipe_runs_with_a_model_folder(tmp_path: Path) -> None:
     result = summary(tmp_path / "run")
     assert result["status"] == "succeeded" and result["metrics"]["test"]
     assert {"export_hf", "export_onnx"} <= result["artifacts"].keys()
+
+
+COMMON = ["model.dropout=0.0", "model.trainable=all", "train.epochs=1",
+          "train.optimizer={name: sgd, lr: 0.05}", "~train.checkpoint_every_steps"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def single(recipe: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, torch.Tensor]:
+    out = tmp_path_factory.mktemp("single") / "run"
+    done = cli("run", str(recipe), "--out", str(out), "train.batch_size=16", *COMMON)
+    assert done.returncode == 0, done.stderr
+    return weights(out)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
+def test_two_processes_fine_tune_like_one(
+    recipe: Path, single: dict[str, torch.Tensor], tmp_path: Path, strategy: str
+) -> None:
+    """2 CPU processes × 8 texts take the steps of 1 × 16 (no dropout: the same arithmetic, up
+    to each process padding its share to its own longest text)."""
+    two = easytrain(
+        "run", str(recipe), "--out", str(tmp_path / "two"), "--nproc-per-node", "2",
+        "train.batch_size=8", f"train.strategy={strategy}", *COMMON,
+    )  # fmt: skip
+    assert two.returncode == 0, two.stderr
+    double = weights(tmp_path / "two")
+    assert single.keys() == double.keys()
+    for name in single:
+        torch.testing.assert_close(double[name], single[name], rtol=1e-4, atol=1e-5)
+    assert "2 processes (global batch 16)" in two.stderr
