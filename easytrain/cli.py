@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from easytrain.commands import cache, finished_run, recipes, tune
+from easytrain.commands import cache, finished_run, generate, recipes, tune
 from easytrain.commands import run as run_command
 
 app = typer.Typer(
@@ -51,6 +51,7 @@ app.command()(finished_run.report)
 app.command()(finished_run.export)
 app.command()(finished_run.predict)
 app.command()(finished_run.serve)
+app.command()(generate.generate)
 app.command()(tune.tune)
 
 recipes_app = typer.Typer(help="The shipped recipe templates.", no_args_is_help=True)
