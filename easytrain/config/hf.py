@@ -16,7 +16,10 @@ from easytrain.config.base import Section
 HF_SOURCES: dict[str, tuple[str, ...]] = {
     "text": ("level", "lowercase", "vocab_size", "min_freq", "max_length"),
     "chat": (),  # a causal language model (models.hf_causal); data.max_length sets the tokens
+    "image_folder": ("image_size", "channels"),  # an image classifier (models.hf_image)
 }
+# preprocess settings that an image model's own image processor replaces (data.hf_images)
+PROCESSOR_SETS = ("normalize", "rescale", "mean", "std")
 
 
 class LoraConfig(Section):
@@ -82,9 +85,10 @@ def hf_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
                 f"'{source}'",
             )
         ]
-    from easytrain.config.data import TextData
+    from easytrain.config.data import ImageFolderData, TextData
 
-    fields = {"text": TextData}[source].model_fields if source == "text" else {}
+    section = {"text": TextData, "image_folder": ImageFolderData}.get(source)
+    fields = section.model_fields if section is not None else {}
     problems = []
     for key in HF_SOURCES[source]:
         # the resolved recipe (recipe.yaml of a run) lists every default: only a changed one
@@ -94,9 +98,35 @@ def hf_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
             instead = (
                 "model.max_length sets the tokens per example"
                 if key == "max_length"
-                else "the model's own tokenizer splits the text"
+                else _IMAGE_INSTEAD.get(key, "the model's own tokenizer splits the text")
             )
             problems.append(
                 (("data", key), f"'{key}' does not apply with model.type hf: {instead}; remove it")
             )
+    if source == "image_folder":
+        problems += _processor_problems(data.get("preprocess"))
     return problems
+
+
+_IMAGE_INSTEAD = {
+    "image_size": "the model's image processor sets the size",
+    "channels": "the model's image processor takes RGB images",
+}
+
+
+def _processor_problems(section: Any) -> list[tuple[tuple[str, ...], str]]:
+    """preprocess settings that an hf image model's processor makes moot (changed ones only)."""
+    if not isinstance(section, dict):
+        return []
+    from easytrain.config.preprocess import PreprocessConfig
+
+    fields = PreprocessConfig.model_fields
+    return [
+        (
+            ("preprocess", key),
+            f"'{key}' does not apply with model.type hf: the model's image processor rescales "
+            "and normalizes the images as in its pretraining; remove it",
+        )
+        for key in PROCESSOR_SETS
+        if key in section and section[key] != fields[key].default
+    ]

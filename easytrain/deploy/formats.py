@@ -61,9 +61,13 @@ def _onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> No
 
 
 def _hf(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
+    from easytrain.models import hf_image
     from easytrain.models.hf import save_hf_folder
 
-    save_hf_folder(model, path)
+    if hf_image.inner(model) is not None:  # an image classifier: its image processor beside
+        hf_image.save_folder(model, path)
+    else:
+        save_hf_folder(model, path)
 
 
 WRITERS = {
@@ -97,9 +101,13 @@ def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner
 
         return OnnxRunner(path)
     if name == "hf":
+        from easytrain.models import hf_image
         from easytrain.models.hf import load_hf_folder
 
-        return load_hf_folder(path, architecture())
+        built = architecture()
+        if hf_image.inner(built) is not None:
+            return hf_image.load_folder(path, built)
+        return load_hf_folder(path, built)
     model = architecture()
     model.load_state_dict(checkpoint.load(path))  # weights_only, a refusal as a RunFailed
     return model.eval()

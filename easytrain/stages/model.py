@@ -66,6 +66,11 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
 
             chat = data.preprocessing.get("encoding", {}).get("chat", {})
             return build_causal(config, chat, pretrained), spec
+        image = data.preprocessing.get("encoding", {}).get("hf_image")
+        if image is not None:  # an image classifier (data.hf_images)
+            from easytrain.models.hf_image import build_hf_image
+
+            return build_hf_image(config, spec, image, data.classes, pretrained), spec
         model: nn.Module = build_hf(config, spec, text, data.classes, pretrained)
         return _scaled(model, data), spec
     if isinstance(config, CustomModelConfig):

@@ -44,8 +44,13 @@ class PreprocessStage:
         codes = (
             len(table.get("categorical", {})) if table.get("categorical_encoding") == "index" else 0
         )
-        streams = _streams(raw, parts, self.config, recipe.data, ctx)
-        inputs, info = streams or model_inputs(raw.x, parts, self.config, codes, in_order)
+        config = self.config
+        if "hf_image" in encoding:  # a pretrained image model: its processor's mean and std
+            from easytrain.data.hf_images import preprocess_config
+
+            config = preprocess_config(config, encoding)
+        streams = _streams(raw, parts, config, recipe.data, ctx)
+        inputs, info = streams or model_inputs(raw.x, parts, config, codes, in_order)
         preprocessing: dict = {"input_shape": list(raw.input_shape), "encoding": encoding, **info}
         if raw.task == "regression":
             y_train = raw.y[parts["train"]]
@@ -90,6 +95,11 @@ def _load(ctx: RunContext) -> RawData:
         from easytrain.data import hf_text
 
         folder = ctx.run_dir / hf_text.TOKENIZER_DIR if ctx.world.main else None
+        if recipe.data.source == "image_folder":  # an image classifier, its image processor
+            from easytrain.data import hf_images
+
+            saved = ctx.run_dir / hf_images.PROCESSOR_DIR if ctx.world.main else None
+            return hf_images.load(recipe.data, recipe.model, saved)  # type: ignore[arg-type]
         if recipe.data.source == "chat":  # a causal language model
             from easytrain.data import chat
 
