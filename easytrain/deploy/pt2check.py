@@ -31,7 +31,10 @@ CONSTANTS_CONFIG = "data/constants/model_constants_config.json"
 SAMPLE_INPUTS = "data/sample_inputs/model.pt"
 REQUIRED = ("archive_format", "archive_version", "models/model.json", WEIGHTS_CONFIG)
 OPTIONAL = ("byteorder", ".data/version", ".data/serialization_id", CONSTANTS_CONFIG, SAMPLE_INPUTS)
-PAYLOADS = {"data/weights/": re.compile(r"weight_\d+"), "data/constants/": re.compile(r"tensor_\d+")}
+PAYLOADS = {
+    "data/weights/": re.compile(r"weight_\d+"),
+    "data/constants/": re.compile(r"tensor_\d+"),
+}
 CONFIGS = {WEIGHTS_CONFIG: "data/weights/", CONSTANTS_CONFIG: "data/constants/"}
 
 

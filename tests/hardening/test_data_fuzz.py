@@ -174,7 +174,7 @@ TABLES: dict[str, tuple[bytes, int, str]] = {
     "an unclosed quote": ((GOOD + '1,"2,x,y\n' + ROWS).encode(), 1, "EOF inside string"),
     "a duplicated column name": (GOOD.replace("a,b,c", "a,a,c", 1).encode(), 1, "appears twice"),
     "a duplicated target column (pandas' label.1 would leak it)": (
-        "a,label,c,label\n".encode() + ROWS.encode(),
+        b"a,label,c,label\n" + ROWS.encode(),
         1,
         "'label' appears twice",
     ),

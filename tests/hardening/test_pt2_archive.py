@@ -58,7 +58,7 @@ def _torch_reads_the_pickled_weight(content: bytes) -> bool:
     import torch
 
     reader = torch._C.PyTorchFileReader(io.BytesIO(content))
-    return b"use_pickle\": true" in reader.get_record(CONFIG)
+    return b'use_pickle": true' in reader.get_record(CONFIG)
 
 
 def crafted_pt2(original: Path, mark: Path, how: str) -> bytes:
@@ -81,13 +81,18 @@ CRAFTED = (
 def _attacked_run(finished_run: Path, tmp_path: Path, mark: Path, how: str) -> Path:
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
-    (run / "export" / "model.pt2").write_bytes(crafted_pt2(finished_run / "export/model.pt2", mark, how))
+    (run / "export" / "model.pt2").write_bytes(
+        crafted_pt2(finished_run / "export/model.pt2", mark, how)
+    )
     return run
 
 
 @pytest.mark.parametrize("how", CRAFTED)
 def test_a_crafted_pt2_is_refused_by_predict(
-    how: str, finished_run: Path, tmp_path: Path, canary: Path  # noqa: F811
+    how: str,
+    finished_run: Path,
+    tmp_path: Path,
+    canary: Path,  # noqa: F811
 ) -> None:
     from tests.conftest import cli
 
@@ -103,7 +108,10 @@ def test_a_crafted_pt2_is_refused_by_predict(
 @pytest.mark.slow
 @pytest.mark.parametrize("how", CRAFTED[:2])
 def test_a_crafted_pt2_is_refused_by_serve(
-    how: str, finished_run: Path, tmp_path: Path, canary: Path  # noqa: F811
+    how: str,
+    finished_run: Path,
+    tmp_path: Path,
+    canary: Path,  # noqa: F811
 ) -> None:
     """serve loads the export before it listens: a refused archive is exit 1, no server."""
     run = _attacked_run(finished_run, tmp_path, canary, how)
