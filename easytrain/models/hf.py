@@ -145,6 +145,8 @@ def build_hf(
         for name, p in model.named_parameters():
             p.requires_grad_(name.split(".", 1)[0] in heads)
     if config.gradient_checkpointing:
+        if hasattr(model.config, "use_cache"):
+            model.config.use_cache = False  # a decoder's cache cannot be recomputed
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     if config.trainable == "lora":
         model = _lora(model, config)

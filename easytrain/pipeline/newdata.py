@@ -36,16 +36,16 @@ def new_data_of(run_dir: Path, recipe: Recipe, overrides: list[str]) -> DataBund
     card = read_json(run_file(run_dir, DATA_CARD))
     if card is None or recipe.data.source not in SOURCES:
         return None
-    return new_data(recipe, card)
+    return new_data(recipe, card, run_dir)
 
 
-def new_data(recipe: Recipe, card: dict[str, Any]) -> DataBundle:
+def new_data(recipe: Recipe, card: dict[str, Any], run_dir: Path | None = None) -> DataBundle:
     """The data `recipe.data` names, every example of it, on the run's preprocessing (card); it
     is both val and test: whichever split is evaluated scores all of it."""
     from easytrain.deploy.inputs import Preparer
 
     config = recipe.data
-    prepare = Preparer(card)
+    prepare = Preparer(card, run_dir)  # run_dir: a pretrained model's saved tokenizer
     if config.source == "image_folder":
         x, y = _images(config, card, prepare)
     else:

@@ -301,3 +301,12 @@ def test_pickled_weights_are_refused(setup: tuple[Path, Path], tmp_path: Path) -
     assert done.returncode == ExitCode.BAD_RECIPE
     assert "only pytorch_model.bin, pickled weights" in done.stderr
     assert "safetensors only" in done.stderr
+
+
+def test_evaluate_scores_new_texts_through_the_saved_tokenizer(
+    full_run: Path, setup: tuple[Path, Path]
+) -> None:
+    csv, _ = setup
+    done = cli("evaluate", str(full_run), "--data", f"path={csv}", "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["metrics"]["test"]["accuracy"] >= 0.8
