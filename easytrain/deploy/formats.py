@@ -61,10 +61,12 @@ def _onnx(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> No
 
 
 def _hf(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> None:
-    from easytrain.models import hf_image
+    from easytrain.models import hf_causal, hf_image
     from easytrain.models.hf import save_hf_folder
 
-    if hf_image.inner(model) is not None:  # an image classifier: its image processor beside
+    if hf_causal.inner(model) is not None:  # a language model: merged, and its adapter alone
+        hf_causal.save_folder(model, path)
+    elif hf_image.inner(model) is not None:  # an image classifier: its image processor beside
         hf_image.save_folder(model, path)
     else:
         save_hf_folder(model, path)
@@ -104,7 +106,11 @@ def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner
         from easytrain.models import hf_image
         from easytrain.models.hf import load_hf_folder
 
+        from easytrain.models import hf_causal
+
         built = architecture()
+        if hf_causal.inner(built) is not None:
+            return hf_causal.load_folder(path, built)
         if hf_image.inner(built) is not None:
             return hf_image.load_folder(path, built)
         return load_hf_folder(path, built)

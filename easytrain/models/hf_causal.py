@@ -9,6 +9,7 @@ examples would one by one. The loss is the mean cross-entropy over the label tok
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,10 +18,17 @@ import torch.nn.functional as F
 from torch import nn
 
 from easytrain.config.hf import HFConfig
-from easytrain.data.chat import IGNORE, SEGMENT
+from easytrain.data.chat import IGNORE, SEGMENT, TOKENIZER_DIR
 from easytrain.errors import RecipeError
 from easytrain.models.hf import _LAYER
-from easytrain.models.hf_files import config_from_dict, load_config, model_folder, quiet, require
+from easytrain.models.hf_files import (
+    config_from_dict,
+    load_config,
+    load_tokenizer,
+    model_folder,
+    quiet,
+    require,
+)
 
 
 def packed_inputs(x: torch.Tensor, pad_token_id: int, dtype: torch.dtype) -> dict[str, Any]:
@@ -185,3 +193,52 @@ def build_causal(
         model = _lora(model, config)
     layers = int(getattr(found, "num_hidden_layers", 0) or 0)
     return HFCausalModel(model, int(encoding.get("pad_token_id", 0)), layers)
+
+
+# export ------------------------------------------------------------------------------------
+def inner(model: nn.Module) -> HFCausalModel | None:
+    """The HFCausalModel in model, if it is a language model."""
+    return next((m for m in model.modules() if isinstance(m, HFCausalModel)), None)
+
+
+def save_folder(model: nn.Module, folder: Path) -> None:
+    """export/hf/: the merged model (LoRA folded into the weights) as a folder that
+    AutoModelForCausalLM.from_pretrained and LLM servers load alone (config.json,
+    model.safetensors, generation_config.json, the tokenizer with its chat template); and for
+    a LoRA run export/adapter/: the adapter alone, in peft's format, to load onto the base."""
+    import copy
+    import shutil
+
+    found = inner(model)
+    assert found is not None
+    tokenizer = load_tokenizer(folder=folder.parent.parent / TOKENIZER_DIR)
+    tmp = folder.with_name(f".{folder.name}.tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    adapted = copy.deepcopy(found.model).cpu()
+    with quiet():
+        if hasattr(adapted, "merge_and_unload"):
+            adapter = folder.with_name("adapter")
+            shutil.rmtree(adapter, ignore_errors=True)
+            adapted.save_pretrained(adapter)  # peft: adapter_config.json, adapter_model.safetensors
+            adapted = adapted.merge_and_unload()
+        adapted.generation_config.pad_token_id = tokenizer.pad_token_id
+        adapted.generation_config.eos_token_id = tokenizer.eos_token_id
+        adapted.eval().save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+    shutil.rmtree(folder, ignore_errors=True)
+    tmp.rename(folder)
+
+
+def load_folder(folder: Path, architecture: nn.Module) -> nn.Module:
+    """An exported folder loaded by transformers alone, in the run's wrapper (ids → logits)."""
+    require()
+    from transformers import AutoModelForCausalLM
+
+    with quiet():
+        loaded = AutoModelForCausalLM.from_pretrained(
+            folder, local_files_only=True, use_safetensors=True
+        )
+    found = inner(architecture)
+    assert found is not None
+    found.model = loaded
+    return architecture.eval()

@@ -111,6 +111,7 @@ data: {{source: chat, path: {path}, split: {{val: 0.0, test: 0.0}}, prompts_to_s
 model: {{type: hf, name: {model}, {keys}}}
 train: {{epochs: 100, batch_size: 8, optimizer: {{name: adamw, lr: 1.0e-2}}, monitor: train_loss,
         tensorboard: false}}
+export: {{formats: [hf]}}
 """
     )
     return recipe
@@ -142,6 +143,20 @@ def test_fine_tuning_memorises_the_answers(sft_run: Path, tmp_path: Path) -> Non
     )
     answers = generated(sft_run, "--file", str(prompts), "--max-new-tokens", "12")
     assert answers == [r["messages"][1]["content"] for r in rows]
+    # the exported folder, read by transformers alone, gives the same answer
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    folder = sft_run / "export" / "hf"
+    model, tokenizer = (
+        AutoModelForCausalLM.from_pretrained(folder),
+        AutoTokenizer.from_pretrained(folder),
+    )
+    text = tokenizer.apply_chat_template(
+        [rows[3]["messages"][0]], tokenize=False, add_generation_prompt=True
+    )
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    out = model.generate(ids, max_new_tokens=12, do_sample=False)
+    assert tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip() == answers[3]
 
 
 @pytest.mark.slow
@@ -151,3 +166,91 @@ def test_sampling_is_the_same_for_a_seed(sft_run: Path) -> None:
     assert generated(sft_run, *args, "--seed", "7") == first
     others = {tuple(generated(sft_run, *args, "--seed", str(s))) for s in range(3)}
     assert len(others) > 1  # a seed is what makes the draws differ
+
+
+LORA_RECIPE = """name: sft-lora
+seed: 3
+data: {{source: chat, path: {path}, packing: true, max_length: 48, split: {{val: 0.2, test: 0.0}}}}
+model: {{type: hf, name: {model}, trainable: lora, lora: {{r: 4, alpha: 8, dropout: 0.1}}}}
+train:
+  epochs: 6
+  batch_size: 2
+  optimizer: {{name: adamw, lr: 5.0e-3}}
+  checkpoint_every_steps: 1
+  tensorboard: false
+export: {{formats: [hf]}}
+"""
+
+
+@pytest.fixture(scope="module")
+def lora_recipe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("lora")
+    path, model = chat_setup(folder, count=24)
+    recipe = folder / "recipe.yaml"
+    recipe.write_text(LORA_RECIPE.format(path=path, model=model))
+    return recipe
+
+
+@pytest.fixture(scope="module")
+def lora_run(lora_recipe: Path) -> Path:
+    out = lora_recipe.parent / "run"
+    done = cli("run", str(lora_recipe), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+@pytest.mark.slow
+def test_export_loads_with_transformers_alone_and_generates_the_same(lora_run: Path) -> None:
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    card = json.loads((lora_run / "export" / "model.json").read_text())
+    assert card["checks"]["hf"]["max_abs_diff"] <= 1e-5  # merged logits = adapted logits
+    folder = lora_run / "export" / "hf"
+    model = AutoModelForCausalLM.from_pretrained(folder).eval()
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    prompt = "What colour is the moon ?"
+    text = tokenizer.apply_chat_template(
+        [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
+    )
+    ids = tokenizer(text, add_special_tokens=False, return_tensors="pt")["input_ids"]
+    with torch.no_grad():
+        out = model.generate(ids, max_new_tokens=8, do_sample=False)
+    ours = tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True).strip()
+    assert generated(lora_run, prompt, "--max-new-tokens", "8") == [ours]
+
+    base = AutoModelForCausalLM.from_pretrained(lora_recipe_model(lora_run))
+    adapted = PeftModel.from_pretrained(base, lora_run / "export" / "adapter").eval()
+    with torch.no_grad():
+        difference = (adapted(ids).logits - model(ids).logits).abs().max()
+    assert float(difference) < 1e-5  # the adapter alone on the base = the merged folder
+
+
+def lora_recipe_model(run: Path) -> Path:
+    return run.parent / "tiny-llama"
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_weights(lora_recipe: Path, lora_run: Path) -> None:
+    import signal
+    import time
+
+    from tests.conftest import easytrain
+    from tests.engine.test_resume import assert_same_weights, start, wait_for
+
+    out = lora_recipe.parent / "killed"
+    last = out / "checkpoints" / "last.pt"
+    process = start(lora_recipe, out)
+    assert wait_for(last, process, timeout=180)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert torch.load(last, weights_only=True)["state"]["epoch"] < 6, "finished before the kill"
+    resumed = easytrain("run", str(lora_recipe), "--out", str(out), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    weights = [
+        torch.load(run / "checkpoints" / "last.pt", weights_only=True)["model"]
+        for run in (out, lora_run)
+    ]
+    assert any("lora_A" in key for key in weights[0])
+    assert_same_weights(*weights)
