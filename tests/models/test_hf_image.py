@@ -155,3 +155,31 @@ def test_settings_the_processor_replaces_are_refused(
     done = cli("validate", str(recipe))
     assert done.returncode == ExitCode.BAD_RECIPE, done.stdout + done.stderr
     assert where in done.stderr and "image processor" in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("trainable", ["head", "lora"])
+def test_head_only_and_lora_keep_the_pretrained_weights(
+    setup: tuple[Path, Path], tmp_path: Path, trainable: str
+) -> None:
+    from transformers import AutoModelForImageClassification
+
+    pytest.importorskip("peft")
+    images, model = setup
+    recipe = write_recipe(tmp_path, images, model, "export: {formats: [hf]}\n")
+    out = tmp_path / "run"
+    done = cli("run", str(recipe), "--out", str(out), "train.epochs=2",
+               f"model.trainable={trainable}")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    base = AutoModelForImageClassification.from_pretrained(model, num_labels=2).state_dict()
+    trained = torch.load(out / "checkpoints" / "last.pt", weights_only=True)["model"]
+    # peft's names: model.base_model.model.<name> and .base_layer. beside the adapters
+    plain = {
+        k.removeprefix("model.").removeprefix("base_model.model.").replace(".base_layer", ""): v
+        for k, v in trained.items()
+        if "lora_" not in k
+    }
+    kept = [name for name in base if not name.startswith("classifier")]
+    assert kept and all(torch.equal(plain[name], base[name]) for name in kept)
+    if trainable == "lora":
+        assert any("lora_A" in key for key in trained)
+    assert (out / "export" / "hf" / "preprocessor_config.json").is_file()
