@@ -78,7 +78,8 @@ def predict(
     inputs: Annotated[
         list[Path] | None,
         typer.Argument(
-            help="Image files or folders, table files (CSV, TSV, Parquet, JSON Lines) or text files.",
+            help="Image files or folders, table files (CSV, TSV, Parquet, JSON Lines) or text "
+            "files; for a text model, an argument that is no file is a text to classify.",
             show_default=False,
         ),
     ] = None,

@@ -108,6 +108,15 @@ def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
         ) from None
 
 
+def _checkpointing(model: nn.Module) -> None:
+    """Recompute activations in the backward pass (transformers 5 renamed the call)."""
+    kwargs = {"use_reentrant": False}
+    if hasattr(model, "activation_checkpointing_enable"):
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+    else:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
+
+
 def build_hf(
     config: HFConfig,
     spec: ModelSpec,
@@ -147,7 +156,7 @@ def build_hf(
     if config.gradient_checkpointing:
         if hasattr(model.config, "use_cache"):
             model.config.use_cache = False  # a decoder's cache cannot be recomputed
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        _checkpointing(model)
     if config.trainable == "lora":
         model = _lora(model, config)
     layers = int(getattr(found, "num_hidden_layers", 0) or 0)
