@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 from pathlib import Path
@@ -42,10 +43,9 @@ class RecipeError(EasytrainError):
 
     exit_code = ExitCode.BAD_RECIPE
 
-    def __init__(self, problems: list[Problem | str] | Problem | str):
-        if isinstance(problems, Problem | str):
-            problems = [problems]
-        self.problems = [p if isinstance(p, Problem) else Problem(p) for p in problems]
+    def __init__(self, problems: Sequence[Problem | str] | Problem | str):
+        listed = [problems] if isinstance(problems, Problem | str) else problems
+        self.problems = [p if isinstance(p, Problem) else Problem(p) for p in listed]
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

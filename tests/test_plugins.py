@@ -128,3 +128,25 @@ def test_without_the_plugin_the_recipe_is_rejected(recipe, tmp_path):
     assert "model.type" in result.stderr
     assert "unknown model type 'linear_probe'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_data_source_config_must_extend_the_data_source_base() -> None:
+    """Every data source answers what the pipeline asks of one (sampler, stream, resample)."""
+    from typing import Literal
+
+    from easytrain.config.base import Section
+    from easytrain.config.data import DataSource
+    from easytrain.registry import Registry
+
+    class Loose(Section):
+        source: Literal["loose"] = "loose"
+
+    class Sound(DataSource):
+        source: Literal["sound"] = "sound"
+
+    registry = Registry()
+    with pytest.raises(ValueError, match="must extend easytrain.config.data.DataSource"):
+        registry.add("data", "loose", "somewhere:load", Loose, origin="a-plugin")
+    registry.add("data", "sound", "somewhere:load", Sound, origin="a-plugin")
+    sound = Sound()
+    assert (sound.sampler, sound.stream_setting(), sound.resampling()) == ("shuffle", False, None)

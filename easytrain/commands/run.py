@@ -60,10 +60,10 @@ def run(
             from easytrain.engine.launch import Launch
 
             processes = Launch(nproc_per_node, nnodes, node_rank, rdzv_endpoint, rdzv_id)
-            command = ["run", str(recipe), *(overrides or [])]
+            argv = ["run", str(recipe), *(overrides or [])]
             flags = ["--allow-code"] if allow_code else []
             flags += ["--device", device] if device else []
-            raise typer.Exit(_launch(loaded, processes, command, flags, out, resume, as_json))
+            raise typer.Exit(_launch(loaded, processes, argv, flags, out, resume, as_json))
         command = shlex.join(["easytrain", "run", str(recipe), *(overrides or [])])
         result = _run_here(loaded, out, resume, dry_run, device, as_json, command)
         print_gates(result)

@@ -108,6 +108,10 @@ class DataSource(Section):
         """data.stream where the source has it (8-bit images); other sources never stream."""
         return False
 
+    def resampling(self) -> str | None:
+        """data.resample where the source has it (tables); other sources are not resampled."""
+        return None
+
 
 class Streamable(DataSource):
     """8-bit image sources: held in memory as model inputs, or streamed a batch at a time."""
@@ -159,6 +163,9 @@ class TableData(DataSource):
     """Imbalanced classes: rebalance the training split only (never val or test): oversample repeats rare-class rows, undersample drops common-class rows, smote adds rows between rare-class neighbours (needs pip install 'easytrain[imbalance]')."""
     split: SplitConfig = SplitConfig()
     """Seeded train / val / test split."""
+
+    def resampling(self) -> str | None:
+        return self.resample
 
     @model_validator(mode="after")
     def _fill_value_given(self) -> TableData:

@@ -71,7 +71,8 @@ def validate_data(
         recipe = model.model_validate(data, context={"allow_code": allow_code, "registry": registry})
     except ValidationError as exc:
         problems = to_problems(exc, data, positions, model) + problems
-        raise RecipeError(sorted(set(problems), key=problem_order)) from None
+        ordered = sorted(set(problems), key=problem_order)
+        raise RecipeError(ordered) from None
     if problems:
         raise RecipeError(problems)
     if recipe.tune is not None:  # every value the search can produce must make a valid recipe
@@ -79,7 +80,8 @@ def validate_data(
 
         problems = check_space(data, positions, allow_code=allow_code, registry=registry)
         if problems:
-            raise RecipeError(sorted(problems, key=problem_order))
+            ordered = sorted(problems, key=problem_order)
+            raise RecipeError(ordered)
     return recipe
 
 
@@ -100,8 +102,8 @@ def check_recipe(data: dict[str, Any], metrics: list[str] | None = None) -> list
     if "monitor" in (_get(data, "train", default={}) or {}):
         monitors.append((("train", "monitor"), _get(data, "train", "monitor")))
     if isinstance(_get(data, "train", "early_stopping"), dict):
-        key = ("train", "early_stopping", "monitor")
-        monitors.append((key, _get(data, *key, default="val_loss")))
+        stopping = ("train", "early_stopping", "monitor")
+        monitors.append((stopping, _get(data, *stopping, default="val_loss")))
     task = raw_task(_get(data, "data"))
     for key, monitor in monitors:
         if isinstance(monitor, str) and monitor.startswith("val_") and fractions["val"] == 0:

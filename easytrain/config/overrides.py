@@ -51,14 +51,15 @@ def _delete(data: dict[str, Any], positions: Positions, parts: list[str], origin
     for known in list(positions):
         if known[:depth] == path:
             del positions[known]
-        elif (
-            isinstance(path[-1], int)
+            continue
+        item, removed = known[depth - 1] if len(known) >= depth else None, path[-1]
+        if (
+            isinstance(removed, int)
+            and isinstance(item, int)
             and known[: depth - 1] == path[:-1]
-            and len(known) >= depth
-            and isinstance(known[depth - 1], int)
-            and known[depth - 1] > path[-1]
+            and item > removed
         ):  # later list items move up by one
-            moved[(*path[:-1], known[depth - 1] - 1, *known[depth:])] = positions.pop(known)
+            moved[(*path[:-1], item - 1, *known[depth:])] = positions.pop(known)
     positions.update(moved)
 
 

@@ -77,9 +77,11 @@ def _walk(
         last = index == len(loc) - 1
         tag = root is not None and isinstance(part, str) and _is_tag(root, loc[:index], part)
         if tag and not (last and missing):  # `text:` is a data source and a TextData key
-            branch = (tuple(path), part)
+            branch = (tuple(path), str(part))
             continue
-        if isinstance(node, dict) and part in node or isinstance(node, list) and isinstance(part, int) and part < len(node):
+        if isinstance(node, dict) and part in node:
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
             node = node[part]
         elif isinstance(part, str) and (not last or not missing):
             branch = (tuple(path), part)

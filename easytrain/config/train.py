@@ -51,7 +51,7 @@ Monitor = Annotated[str, AfterValidator(_logged_value)]
 def _precision_name(value: object) -> object:
     """`precision: 32` in YAML is a number; fp32/float32 are common spellings of it too."""
     return {32: "32", "fp32": "32", "float32": "32", "bfloat16": "bf16", "float16": "fp16"}.get(
-        value, value  # type: ignore[arg-type]
+        value, value
     )
 
 

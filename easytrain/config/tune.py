@@ -227,7 +227,8 @@ def tune_problems(data: dict[str, Any], val_fraction: float) -> list[tuple[tuple
                     f"'{metric}' needs a validation split, but data.split.val is 0",
                 )
             )
-        evaluate = data.get("evaluate") if isinstance(data.get("evaluate"), dict) else {}
+        found = data.get("evaluate")
+        evaluate = found if isinstance(found, dict) else {}
         listed, gates = evaluate.get("metrics"), evaluate.get("gates") or {}
         name = metric.removeprefix("val_")
         if (

@@ -35,8 +35,8 @@ def _transform(item: Any, size: tuple[int, int]) -> v2.Transform:
     if isinstance(item, VFlipItem):
         return v2.RandomVerticalFlip(item.vflip.p)
     if isinstance(item, RandomCropItem):
-        crop = item.random_crop.size or size
-        crop = (crop, crop) if isinstance(crop, int) else tuple(crop)
+        wanted = item.random_crop.size or size
+        crop = (wanted, wanted) if isinstance(wanted, int) else (wanted[0], wanted[1])
         if crop != size:
             raise RecipeError(
                 f"preprocess.augment: random_crop size {list(crop)} differs from the image size "

@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 import torch
 
+from easytrain.data.preprocessing import Preprocessing
 from easytrain.metrics import TaskKind
 
 
@@ -54,11 +55,15 @@ class DataBundle:
     classes: list[str] | None = None
     feature_names: list[str] | None = None
     description: str = ""
-    preprocessing: dict[str, Any] = field(default_factory=dict)  # JSON: what predict needs
+    preprocessing: Preprocessing = field(default_factory=Preprocessing)  # what predict needs
     # Applied to each training batch on the device (augmentation); never to val/test.
     train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
     # data.resample: {method, before, after} class counts of the training split (summary.json)
     resampled: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.preprocessing, dict):  # as preprocessing.json holds it
+            self.preprocessing = Preprocessing.model_validate(self.preprocessing)
 
     @property
     def num_outputs(self) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 from torchvision.io import ImageReadMode, decode_image, read_file
@@ -19,6 +20,9 @@ from torchvision.transforms.v2 import functional as F
 
 from easytrain.data.pngcheck import SIGNATURE, png_problem, too_large
 from easytrain.errors import RecipeError
+
+if TYPE_CHECKING:
+    import PIL.Image
 
 # torchvision 0.29 marks its image codecs deprecated (TorchCodec is to replace them) and warns on
 # every call; they are what this project decodes with, so the notice is silenced here only.
@@ -52,7 +56,7 @@ def _reason(exc: BaseException) -> str:
     return text or type(exc).__name__
 
 
-def _open(data: bytes | memoryview):  # -> PIL.Image.Image
+def _open(data: bytes | memoryview) -> PIL.Image.Image:
     """Pillow's reader of an image's header, refusing (ValueError) one over MAX_PIXELS."""
     import io
 
@@ -87,7 +91,7 @@ def decoded_bytes(data: bytes) -> int | None:
 
 def _check(data: torch.Tensor, head: bytes) -> None:
     """Refuse, before decoding, what would crash torchvision's decoder or exhaust memory."""
-    buffer = memoryview(data.numpy())
+    buffer = data.numpy().data
     if head.startswith(SIGNATURE):
         problem = png_problem(buffer, MAX_PIXELS)
         if problem:

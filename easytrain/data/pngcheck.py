@@ -87,7 +87,8 @@ def too_large(width: int, height: int, max_pixels: int) -> str:
 
 def _image_data(data: memoryview) -> bytes | str:
     """The IDAT chunks joined, or why the chunk structure is broken."""
-    parts, at = [], 8
+    parts: list[memoryview] = []
+    at = 8
     while at + 12 <= len(data):
         (length,), kind = struct.unpack_from(">I", data, at), bytes(data[at + 4 : at + 8])
         end = at + 12 + length

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Dataset
 
 from easytrain.data.inputs import prepare
 
@@ -45,8 +45,9 @@ def worker_count(setting: int | str) -> int:
     return min(4, max(1, (os.cpu_count() or 2) // 2))
 
 
-class ImageStream:
-    """The model inputs of one split's images, made on demand; indexed like a tensor."""
+class ImageStream(Dataset[torch.Tensor]):
+    """The model inputs of one split's images, made on demand; indexed like a tensor (and a
+    Dataset, so that a DataLoader's workers can make its batches)."""
 
     dtype = torch.float32
     ndim = 4
@@ -95,7 +96,7 @@ class EpochBatches:
 
     def __init__(self, stream: ImageStream, pin_memory: bool):
         self.batches: Sequence[torch.Tensor] = []
-        self.loader = DataLoader(
+        self.loader: DataLoader[torch.Tensor] = DataLoader(
             stream,
             batch_sampler=self,  # iterated once per epoch: the batches set for it
             collate_fn=_as_is,
@@ -117,6 +118,6 @@ class EpochBatches:
         return iter(self.loader)
 
 
-def _as_is(batch: torch.Tensor) -> torch.Tensor:
+def _as_is(batch: Any) -> Any:
     """The DataLoader's collate: __getitems__ already made the batch."""
     return batch

@@ -66,7 +66,11 @@ def _is_boolean(values: pd.Series) -> bool:
 
 
 def _column_kinds(
-    frame: pd.DataFrame, config: TableData, features: list[str], notes: list[str], where
+    frame: pd.DataFrame,
+    config: TableData,
+    features: list[str],
+    notes: list[str],
+    where: Callable[[int], str],
 ) -> tuple[list[str], list[str]]:
     """(numeric, categorical) feature columns; listed ones as listed, the rest by their values."""
     listed_numeric = set(config.numeric_columns or [])
@@ -96,7 +100,9 @@ def _column_kinds(
     return numeric, categorical
 
 
-def _warn_if_mostly_numbers(values: pd.Series, column: str, notes: list[str], where) -> None:
+def _warn_if_mostly_numbers(
+    values: pd.Series, column: str, notes: list[str], where: Callable[[int], str]
+) -> None:
     present = values.dropna()
     numbers = pd.to_numeric(present, errors="coerce")
     if len(present) and numbers.notna().mean() >= MOSTLY_NUMBERS:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -49,7 +50,7 @@ def encode_texts(texts: list[str], settings: dict) -> np.ndarray:
     return to_ids(tokens, settings["vocab"], settings["max_length"])
 
 
-def _texts(frame: pd.DataFrame, config: TextData, where) -> list[list[str]]:
+def _texts(frame: pd.DataFrame, config: TextData, where: Callable[[int], str]) -> list[list[str]]:
     column = frame[config.text]
     texts = []
     for row, value in column.items():

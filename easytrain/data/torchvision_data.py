@@ -26,7 +26,7 @@ def _open(cls: type, config: TorchvisionData, train: bool) -> Any:
     return cls(str(config.root), train=train, download=config.download)
 
 
-def expected_files(cls: type, root: Path) -> str:
+def expected_files(cls: Any, root: Path) -> str:
     """Where torchvision looks for the files of `cls`, in words a person can act on."""
     if hasattr(cls, "resources"):  # the MNIST family: unpacked idx files
         folder = root / cls.__name__ / "raw"

@@ -14,6 +14,7 @@ import torch
 
 from easytrain import __version__
 from easytrain.data.bundle import DataBundle, Split
+from easytrain.data.preprocessing import Preprocessing
 
 DATA_CARD = "preprocessing.json"
 SAMPLE = "sample_inputs.pt"
@@ -31,7 +32,7 @@ def data_card(data: DataBundle) -> dict[str, Any]:
         "target_shape": list(data.train.y.shape[1:]),
         "feature_names": data.feature_names,
         "description": data.description,
-        "preprocessing": data.preprocessing,
+        "preprocessing": data.preprocessing.as_json(),
     }
 
 
@@ -72,7 +73,7 @@ def bundle_from_card(card: dict[str, Any]) -> DataBundle:
         classes=card["classes"],
         feature_names=card["feature_names"],
         description=card["description"],
-        preprocessing=card["preprocessing"],
+        preprocessing=Preprocessing.model_validate(card["preprocessing"]),
     )
 
 

@@ -143,8 +143,10 @@ def export_run(run_dir: Path, names: list[str], opset: int | None, allow_code: b
 
     from easytrain.deploy.loaded import load_run
     from easytrain.errors import RecipeError
+    from easytrain.pipeline.folders import check_writable
 
     run = load_run(run_dir, allow_code)
+    check_writable(run_dir, "export/")
     config = run.recipe.export or ExportConfig()
     updates: dict[str, Any] = {}
     if names:

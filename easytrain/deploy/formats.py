@@ -18,6 +18,7 @@ from torch import nn
 
 from easytrain.engine import checkpoint
 from easytrain.engine.checkpoint import write_atomic
+from easytrain.engine.runfolder_checks import load_into, weights
 
 FILES = {
     "pt2": "model.pt2",
@@ -115,7 +116,8 @@ def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner
             return hf_image.load_folder(path, built)
         return load_hf_folder(path, built)
     model = architecture()
-    model.load_state_dict(checkpoint.load(path))  # weights_only, a refusal as a RunFailed
+    # weights_only, a refusal as a RunFailed; a mismatch in one line
+    load_into(model, weights(checkpoint.load(path), path, key=None), path)
     return model.eval()
 
 

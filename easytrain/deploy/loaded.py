@@ -29,7 +29,9 @@ from easytrain.deploy.card import (
     sample_inputs,
 )
 from easytrain.engine import checkpoint
-from easytrain.errors import RecipeError, RunFailed
+from easytrain.engine import runfolder_checks as checks
+from easytrain.engine.runfolder_checks import load_into, weights
+from easytrain.errors import RecipeError
 from easytrain.pipeline.runfiles import run_file
 
 
@@ -70,14 +72,8 @@ class LoadedRun:
         from easytrain.engine import checkpoint
 
         model = self.architecture()
-        state = checkpoint.load(run_file(self.run_dir, "checkpoints/best.pt"))["model"]
-        try:
-            model.load_state_dict(state)
-        except RuntimeError as exc:
-            raise RunFailed(
-                f"{self.run_dir}/checkpoints/best.pt does not fit the model recipe.yaml builds: "
-                f"{str(exc).splitlines()[0]}"
-            ) from None
+        best = run_file(self.run_dir, "checkpoints/best.pt")
+        load_into(model, weights(checkpoint.load(best), best), best)
         return model
 
     @property
@@ -110,7 +106,9 @@ def load_run(run_dir: Path, allow_code: bool = False) -> LoadedRun:
     if card is None or not sample_file.is_file():
         card, sample = _rebuild(recipe)
     else:
-        sample = checkpoint.load(sample_file)["x"]  # weights_only, a refusal as a RunFailed
+        card = checks.data_card(card, run_dir / DATA_CARD)
+        saved = checkpoint.load(sample_file)  # weights_only, a refusal as a RunFailed
+        sample = checks.sample(saved, sample_file, card["input_shape"])
     return LoadedRun(run_dir, recipe, card, sample, _threshold(run_dir))
 
 

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import os
 import re
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -88,7 +89,10 @@ def export(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> N
 
     from easytrain.deploy.formats import dynamic_dims
 
-    tmp = path.with_name(f".{path.name}.tmp")
+    # a fresh name: whatever is in the way (a folder called .model.onnx.tmp) stays untouched
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
     with _quiet() as log:
         try:
             program = torch.onnx.export(
@@ -103,6 +107,7 @@ def export(model: nn.Module, example: torch.Tensor, path: Path, opset: int) -> N
                 verbose=False,
             )
         except Exception as exc:
+            tmp.unlink(missing_ok=True)
             raise RunFailed(f"{failure_reason(exc)} (opset {opset})") from None
         assert program is not None
         program.save(str(tmp))

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -21,6 +21,12 @@ from easytrain.data.frames import JSON_LINES, PARQUET, numbers_only, read_table,
 from easytrain.data.images import EXTENSIONS
 from easytrain.deploy.predictor import Predictor
 from easytrain.errors import RecipeError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from rich.progress import Progress
+
+    from easytrain.deploy.inputs import Preparer
 
 TABLES = (".csv", ".tsv", *PARQUET, *JSON_LINES)
 OUTPUTS = (".csv", ".json", *JSON_LINES)
@@ -64,7 +70,14 @@ def _image_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def _table(path: Path, what: str, header: bool = True):
+def _rows(
+    prep: Preparer, frame: pd.DataFrame, where: Callable[[int], str], path: str
+) -> Callable[[int, int], torch.Tensor]:
+    """Rows a:b of a table file, prepared (the frame is bound now, not when called)."""
+    return lambda a, b: prep.rows(frame.iloc[a:b], where, path)
+
+
+def _table(path: Path, what: str, header: bool = True) -> pd.DataFrame:
     """The rows of a table file; header=False: its first line is a row too."""
     if path.suffix.lower() not in TABLES:
         raise RecipeError(
@@ -102,14 +115,7 @@ def sources(predictor: Predictor, paths: list[Path], texts: list[str]) -> list[S
             frame = _table(path, what, header=not headerless)
             where = row_locator(path, header=not headerless)
             names = [where(i) for i in range(len(frame))]
-            found.append(
-                Source(
-                    names,
-                    lambda a, b, frame=frame, where=where, path=path: prep.rows(
-                        frame.iloc[a:b], where, str(path)
-                    ),
-                )
-            )
+            found.append(Source(names, _rows(prep, frame, where, str(path))))
     if not any(source.names for source in found):
         raise RecipeError(
             "no inputs: give files or folders" + (", or --text" if kind == "text" else "")
@@ -156,16 +162,17 @@ class _progress:
     """A rich progress bar on stderr when it is a terminal and there is more than a moment's work."""
 
     def __init__(self, total: int):
-        self.total, self.bar = total, None
+        self.total = total
+        self.bar: Progress | None = None
 
     def __enter__(self) -> Callable[[int], None]:
         if sys.stderr.isatty() and self.total > 256:
             from rich.progress import Progress
 
-            self.bar = Progress(transient=True)
-            self.bar.start()
-            task = self.bar.add_task("predict", total=self.total)
-            return lambda n: self.bar.advance(task, n)  # type: ignore[union-attr]
+            bar = self.bar = Progress(transient=True)
+            bar.start()
+            task = bar.add_task("predict", total=self.total)
+            return lambda n: bar.advance(task, n)
         return lambda n: None
 
     def __exit__(self, *exc: object) -> None:

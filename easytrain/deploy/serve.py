@@ -11,7 +11,7 @@ what they decode to (413) and in how many requests decode at once (503: deploy/d
 # a function defined inside create_app, which must be a real class, not a string.
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
@@ -19,6 +19,10 @@ from pydantic import Base64Bytes, BaseModel, ConfigDict, Field
 from easytrain.deploy.decodelimit import Busy, DecodeLimit, TooLarge
 from easytrain.deploy.predictor import Predictor
 from easytrain.errors import EasytrainError, RunFailed
+
+if TYPE_CHECKING:
+    import torch
+    from fastapi import FastAPI
 
 EXTRA = "pip install 'easytrain[serve]'"
 Cell = float | int | str | bool | None
@@ -84,7 +88,7 @@ def require() -> None:
             raise RunFailed(f"serve needs {name}: {EXTRA}") from None
 
 
-def model_inputs(predictor: Predictor, body: _Request):
+def model_inputs(predictor: Predictor, body: _Request) -> "torch.Tensor":
     """The request's examples → model inputs, through the same code as `easytrain predict`."""
     import torch
 
@@ -114,7 +118,9 @@ def model_inputs(predictor: Predictor, body: _Request):
     return prep.rows(frame, lambda i: f"rows[{i}]", "rows")
 
 
-def create_app(predictor: Predictor, max_bytes: int, limit: DecodeLimit | None = None):
+def create_app(
+    predictor: Predictor, max_bytes: int, limit: DecodeLimit | None = None
+) -> "FastAPI":
     from fastapi import FastAPI, HTTPException
 
     limit = limit or DecodeLimit()
@@ -140,12 +146,13 @@ def create_app(predictor: Predictor, max_bytes: int, limit: DecodeLimit | None =
     @app.post("/predict", response_model=PredictResponse, response_model_by_alias=True)
     def predict(body: Body) -> Any:  # type: ignore[valid-type]
         try:
-            if isinstance(body, ImageRequest):
-                limit.check(body.images)
+            request: _Request = body  # Body is one of the request models, picked at run time
+            if isinstance(request, ImageRequest):
+                limit.check(request.images)
                 with limit.slot():
-                    x = model_inputs(predictor, body)
+                    x = model_inputs(predictor, request)
             else:
-                x = model_inputs(predictor, body)
+                x = model_inputs(predictor, request)
         except TooLarge as exc:
             raise HTTPException(413, detail=str(exc)) from None
         except Busy as exc:

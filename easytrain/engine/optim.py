@@ -59,13 +59,14 @@ def parameter_groups(model: nn.Module, config: OptimizerConfig) -> list[dict]:
 
 
 def build_optimizer(model: nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:
-    groups, common = parameter_groups(model, config), {"lr": config.lr, "weight_decay": config.weight_decay}
+    groups, lr, decay = parameter_groups(model, config), config.lr, config.weight_decay
     if config.name == "sgd":
-        return torch.optim.SGD(groups, momentum=config.momentum, nesterov=config.nesterov, **common)
+        return torch.optim.SGD(groups, lr=lr, weight_decay=decay, momentum=config.momentum,
+                               nesterov=config.nesterov)
     if config.name == "rmsprop":
-        return torch.optim.RMSprop(groups, momentum=config.momentum, **common)
+        return torch.optim.RMSprop(groups, lr=lr, weight_decay=decay, momentum=config.momentum)
     optimizer = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[config.name]
-    return optimizer(groups, betas=config.betas, **common)
+    return optimizer(groups, lr=lr, weight_decay=decay, betas=config.betas)
 
 
 class StandardizedLoss(nn.Module):
@@ -140,7 +141,8 @@ def build_loss(
 def training_loss(config: TrainConfig, data: Any, device: torch.device) -> nn.Module:
     """The loss the train stage optimises, for val/test too, so that their losses compare."""
     weights = class_weights(config, data.train.y, len(data.classes)) if data.classes else None
-    return build_loss(config, data.task, data.preprocessing.get("target"),
+    target = data.preprocessing.target
+    return build_loss(config, data.task, target.model_dump() if target else None,
                       None if weights is None else weights.to(device))
 
 

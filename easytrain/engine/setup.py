@@ -9,7 +9,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import torch
 from torch import nn
@@ -132,7 +132,7 @@ def _compiled(model: nn.Module, probe: torch.Tensor) -> nn.Module:
         raise RunFailed(
             f"train.compile: torch.compile does not work here ({reason}); set train.compile=false"
         ) from None
-    return compiled  # an OptimizedModule, called like the model
+    return cast(nn.Module, compiled)  # an OptimizedModule, called like the model
 
 
 def _inputs(

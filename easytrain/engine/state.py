@@ -17,7 +17,8 @@ from easytrain.engine.distributed import (
     model_state,
     optimizer_state,
 )
-from easytrain.errors import RecipeError
+from easytrain.engine.runfolder_checks import TRAINING_STATE, load_into, training_checkpoint
+from easytrain.errors import RecipeError, RunFailed
 
 CHECKPOINT_FORMAT = 2
 
@@ -71,18 +72,26 @@ def save(path: Path, parts: Trainables, state: LoopState, loss_sum: float, world
 
 def restore(path: Path, parts: Trainables, world: World, device: torch.device) -> tuple[LoopState, float]:
     saved = checkpoint.load(path, map_location=device)
-    ranks = saved.get("ranks")
-    if saved.get("format") != CHECKPOINT_FORMAT or ranks is None:
+    if isinstance(saved, dict) and saved.get("format") != CHECKPOINT_FORMAT:
         raise RecipeError(f"--resume: {path} was written by another version of easytrain")
+    ranks = training_checkpoint(saved, path)["ranks"]
     if len(ranks) != world.size:
         raise RecipeError(
             f"--resume: {path} was written by {len(ranks)} process(es); resume with "
             f"--nproc-per-node {len(ranks)} (this run has {world.size})"
         )
-    load_model_state(parts.model, saved["model"], parts.strategy, world)
-    load_optimizer_state(parts.model, parts.optimizer, saved["optimizer"], parts.strategy, world)
-    parts.schedule.load_state_dict(saved["schedule"])
-    parts.precision.load_state_dict(saved["scaler"])
-    mine = ranks[world.rank]
-    rng.restore(mine["rng"])
-    return LoopState(**saved["state"]), float(mine["loss_sum"])
+    if world.distributed and parts.strategy == "fsdp":
+        load_model_state(parts.model, saved["model"], parts.strategy, world)
+    else:
+        load_into(parts.model, saved["model"], path)
+    try:
+        load_optimizer_state(parts.model, parts.optimizer, saved["optimizer"], parts.strategy, world)
+        parts.schedule.load_state_dict(saved["schedule"])
+        parts.precision.load_state_dict(saved.get("scaler"))
+        mine = ranks[world.rank]
+        rng.restore(mine["rng"])
+        loss_sum = float(mine["loss_sum"])
+    except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
+        raise RunFailed(f"{path}: its optimizer, schedule or random state is damaged ({exc})") from None
+    fields = {name: saved["state"][name] for name in TRAINING_STATE}
+    return LoopState(**fields), loss_sum

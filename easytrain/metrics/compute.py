@@ -8,10 +8,13 @@ the run's decision threshold (evaluate.threshold); probability metrics ignore th
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 from sklearn import metrics as sk
 from sklearn.preprocessing import label_binarize
+
+Metric = Callable[[np.ndarray, np.ndarray, "np.ndarray | None"], float]  # (y, pred, proba) → value
 
 
 def accuracy(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
@@ -22,7 +25,7 @@ def balanced_accuracy(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None)
     return float(sk.balanced_accuracy_score(y, pred))
 
 
-def _top_k(k: int):
+def _top_k(k: int) -> Metric:
     def top_k_accuracy(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
         assert proba is not None
         return float(sk.top_k_accuracy_score(y, proba, k=k, labels=np.arange(proba.shape[1])))
@@ -35,7 +38,7 @@ top3_accuracy = _top_k(3)
 top5_accuracy = _top_k(5)
 
 
-def _averaged(score, average: str):
+def _averaged(score: Callable[..., float], average: str) -> Metric:
     def metric(y: np.ndarray, pred: np.ndarray, proba: np.ndarray | None) -> float:
         return float(score(y, pred, average=average, zero_division=0))
 
@@ -56,7 +59,7 @@ f1_micro = _averaged(sk.f1_score, "micro")
 f1_weighted = _averaged(sk.f1_score, "weighted")
 
 
-def _one_vs_rest(score, y: np.ndarray, proba: np.ndarray) -> float:
+def _one_vs_rest(score: Callable[..., float], y: np.ndarray, proba: np.ndarray) -> float:
     """Binary: the score of class 1's probability. More classes: the macro average of each
     class against the rest, over the classes present in y (the others have no positives)."""
     if proba.shape[1] == 2:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -10,6 +11,9 @@ from torch import nn
 
 from easytrain.metrics.threshold import labels_at
 from easytrain.registry import Registry
+
+if TYPE_CHECKING:
+    from easytrain.data.bundle import SplitInputs
 
 
 @dataclass
@@ -21,7 +25,7 @@ class Predictions:
 
 @torch.no_grad()
 def outputs(
-    model: nn.Module, x: torch.Tensor, batch_size: int, device: torch.device
+    model: nn.Module, x: SplitInputs, batch_size: int, device: torch.device
 ) -> torch.Tensor:
     """The model's raw outputs for x, in eval mode, batched, on the device."""
     was_training = model.training
@@ -64,7 +68,7 @@ def score(predicted: Predictions, names: list[str], registry: Registry) -> dict[
 
 def predict_split(
     model: nn.Module,
-    x: torch.Tensor,
+    x: SplitInputs,
     y: torch.Tensor,
     *,
     task: str,
@@ -87,7 +91,7 @@ def predict_split(
 
 def evaluate_split(
     model: nn.Module,
-    x: torch.Tensor,
+    x: SplitInputs,
     y: torch.Tensor,
     *,
     task: str,

@@ -4,6 +4,7 @@ data, a new head sized from the data, and a backbone that can stay frozen for so
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import torch
 import torchvision
@@ -12,6 +13,8 @@ from torch import nn
 from easytrain.config.backbones import TorchvisionConfig
 from easytrain.errors import RecipeError
 from easytrain.models import ModelSpec
+
+Pair = tuple[int, int]
 
 
 class Backbone(nn.Module):
@@ -90,10 +93,10 @@ def build(config: TorchvisionConfig, spec: ModelSpec) -> nn.Module:
         new = nn.Conv2d(
             channels,
             stem.out_channels,
-            stem.kernel_size,
-            stem.stride,
-            stem.padding,
-            stem.dilation,
+            cast(Pair, stem.kernel_size),  # a 2-d convolution's are (height, width)
+            cast(Pair, stem.stride),
+            cast("Pair | str", stem.padding),
+            cast(Pair, stem.dilation),
             stem.groups,
             stem.bias is not None,
         )
@@ -101,7 +104,7 @@ def build(config: TorchvisionConfig, spec: ModelSpec) -> nn.Module:
             new.weight.copy_(
                 stem.weight.mean(dim=1, keepdim=True).expand_as(new.weight) * 3 / channels
             )
-            if stem.bias is not None:
+            if stem.bias is not None and new.bias is not None:
                 new.bias.copy_(stem.bias)
         _set(net, name, new)
     head, old = [(n, m) for n, m in net.named_modules() if isinstance(m, nn.Linear)][-1]

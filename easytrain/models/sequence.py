@@ -63,6 +63,7 @@ class Sinusoids(nn.Module):
         table = torch.zeros(length, width)
         table[:, 0::2] = torch.sin(position * scale)
         table[:, 1::2] = torch.cos(position * scale[: width // 2])
+        self.table: torch.Tensor
         self.register_buffer("table", table)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 
@@ -29,7 +31,7 @@ def summarize(model: nn.Module, spec: ModelSpec, dtype: torch.dtype = torch.floa
     blocks = _blocks(model)
     shapes: dict[str, str] = {}
 
-    def record(name: str):
+    def record(name: str) -> Callable[[nn.Module, object, object], None]:
         def hook(module: nn.Module, inputs: object, output: object) -> None:
             if isinstance(output, torch.Tensor):
                 shapes[name] = str(tuple(output.shape[1:]))

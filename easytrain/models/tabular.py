@@ -20,11 +20,12 @@ class TabularNet(nn.Module):
     ):
         super().__init__()
         self.numeric = numeric
-        self.embeddings = nn.ModuleList(
+        embeddings = [
             nn.Embedding(count, config.embed_dim or min(16, (count + 1) // 2))
             for count in cardinalities
-        )
-        width = numeric + sum(e.embedding_dim for e in self.embeddings)
+        ]
+        self.embeddings = nn.ModuleList(embeddings)
+        width = numeric + sum(e.embedding_dim for e in embeddings)
         layers: list[nn.Module] = [nn.Dropout(config.dropout)] if config.dropout else []
         for hidden in config.hidden:
             layers += [nn.Linear(width, hidden), ACTIVATIONS[config.activation]()]

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from easytrain.errors import RecipeError
+from easytrain.errors import RecipeError, RunFailed
 
 RUNS_ROOT = Path("runs")
 
@@ -36,6 +37,21 @@ def new_run_dir(name: str, out: Path | None, prefix: str = "") -> Path:
         except FileExistsError:
             continue
     raise RecipeError(f"cannot create a new run folder under {parent}")
+
+
+def check_writable(run_dir: Path, writes: str) -> None:
+    """Before any work: a run folder we cannot write to (a read-only mount, another user's) is
+    said up front, not after minutes of evaluation or export. Tried, not guessed from
+    permissions: root passes every permission check, yet not a read-only file system."""
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".easytrain-write-check.", suffix=".tmp", dir=run_dir)
+    except OSError as exc:
+        raise RunFailed(
+            f"{run_dir} is not writable ({exc.strerror or exc}); this command writes {writes} "
+            "there: copy the run folder somewhere writable, or make it writable"
+        ) from None
+    os.close(fd)
+    os.unlink(probe)
 
 
 def runs_of(name: str) -> Path:

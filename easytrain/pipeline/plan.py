@@ -80,7 +80,7 @@ def plan(
     steps = math.ceil(
         math.ceil(len(ctx.data.train) / recipe.train.batch_size) / recipe.train.accumulate
     )
-    result = {
+    result: dict[str, Any] = {
         "device": str(target),
         "examples": {
             name: len(split)

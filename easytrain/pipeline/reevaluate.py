@@ -20,7 +20,7 @@ import torch
 
 from easytrain.config.load import load_recipe
 from easytrain.config.recipe import Recipe
-from easytrain.data.bundle import DataBundle, Split
+from easytrain.data.bundle import DataBundle, Split, SplitInputs
 from easytrain.data.stream import ImageStream
 from easytrain.errors import RecipeError, RunFailed
 from easytrain.metrics.gates import raise_if_failed
@@ -55,14 +55,14 @@ def _saved_threshold(run_dir: Path) -> float | None:
     return float(found["value"]) if isinstance(found, dict) and "value" in found else None
 
 
-def _rescaled(
-    x: torch.Tensor | ImageStream, own: dict[str, Any], run: dict[str, Any]
-) -> torch.Tensor | ImageStream:
+def _rescaled(x: SplitInputs, own: dict[str, Any], run: dict[str, Any]) -> SplitInputs:
     """x standardized with `own` statistics → standardized with the run's."""
     if not x.is_floating_point() or own.get("normalize") == run.get("normalize"):
         return x
     if isinstance(x, ImageStream):  # made from the 8-bit images: with the run's statistics
         return x.normalized_as({"normalize": run.get("normalize")})
+    if not isinstance(x, torch.Tensor):
+        raise RunFailed(f"--data: inputs of type {type(x).__name__} cannot be put on the run's scale")
 
     def stats(info: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         norm = info.get("normalize") or {"mean": 0.0, "std": 1.0, "per": "feature"}
@@ -78,7 +78,7 @@ def _rescaled(
 
 def align_to_run(data: DataBundle, run: dict[str, Any], classes: list[str] | None) -> None:
     """Put new data on the scale the model was trained on (the run's saved preprocessing)."""
-    own = data.preprocessing
+    own = data.preprocessing.as_json()
     if data.classes != classes:
         raise RunFailed(
             f"--data: this data's classes {data.classes} are not the run's {classes}, so the "
@@ -99,7 +99,9 @@ def align_to_run(data: DataBundle, run: dict[str, Any], classes: list[str] | Non
         split = data.split(name)
         if split is not None:
             setattr(data, name, Split(_rescaled(split.x, own, run), split.y))
-    data.preprocessing = {**own, **{k: run[k] for k in ("normalize", "target") if k in run}}
+    data.preprocessing = data.preprocessing.merged(
+        {k: run[k] for k in ("normalize", "target") if k in run}
+    )
 
 
 def _run_preprocessing(
@@ -112,7 +114,7 @@ def _run_preprocessing(
         saved = json.loads(card.read_text())
         return saved["input"], saved["classes"]
     data = preprocess(_context(load_recipe(run_dir / "recipe.yaml"), Path(), registry, reporter))
-    return data.preprocessing, data.classes
+    return data.preprocessing.as_json(), data.classes
 
 
 def _context(recipe: Recipe, scratch: Path, registry: Registry, reporter: Reporter) -> RunContext:

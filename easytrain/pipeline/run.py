@@ -14,11 +14,11 @@ from easytrain.config.load import dump_recipe
 from easytrain.config.recipe import Recipe
 from easytrain.errors import EasytrainError, Interrupted, Pruned, RecipeError
 from easytrain.pipeline.context import RunContext
-from easytrain.registry import Registry
+from easytrain.registry import Kind, Registry
 from easytrain.stages import Stage
 from easytrain.tracking.console import Reporter
 
-ORDER = ("preprocess", "model", "train", "evaluate", "export")
+ORDER: tuple[Kind, ...] = ("preprocess", "model", "train", "evaluate", "export")
 # With several processes these run on every one; the stages after them on rank 0 alone.
 EVERY_RANK = ("preprocess", "model", "train")
 # may change on --resume: they cannot alter the steps already taken
@@ -183,13 +183,15 @@ def run_pipeline(
 
 def _start_tracking(ctx: RunContext) -> Any:
     """The experiment tracker the recipe asks for (track.mlflow), fed every epoch's row."""
-    if ctx.recipe.track is None or ctx.recipe.track.mlflow is None:
+    recipe = ctx.recipe
+    if recipe.track is None or recipe.track.mlflow is None:
         return None
     from easytrain.tracking import mlflow
 
-    recipe = ctx.recipe
     tracker = mlflow.start(recipe.track.mlflow, recipe.name, recipe.model_dump(mode="json"),
                            ctx.run_dir)
+    if tracker is None:
+        return None
     then = ctx.on_epoch  # easytrain tune's report, which may prune: logged first
 
     def on_epoch(row: dict[str, float]) -> None:

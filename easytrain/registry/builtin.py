@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import BaseModel
+
 from easytrain.config.chat import ChatData
 from easytrain.config.data import (
     BuiltinData,
@@ -20,7 +22,11 @@ from easytrain.config.train import TrainConfig
 from easytrain.metrics import CATALOG
 from easytrain.registry import Registry
 
-SEQUENCE_CONFIGS = {"lstm": LSTMConfig, "gru": GRUConfig, "transformer": TransformerConfig}
+SEQUENCE_CONFIGS: dict[str, type[BaseModel]] = {
+    "lstm": LSTMConfig,
+    "gru": GRUConfig,
+    "transformer": TransformerConfig,
+}
 
 
 def register_builtins(registry: Registry) -> None:

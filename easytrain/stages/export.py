@@ -17,13 +17,13 @@ class ExportStage:
         folder = ctx.run_dir / "export"
         folder.mkdir(exist_ok=True)
         card = data_card(ctx.data)
-        target = ctx.data.preprocessing.get("target")
+        target = ctx.data.preprocessing.target
         exported = export_formats(
             ctx.model,
             sample_inputs(ctx.data),
             folder,
             self.config,
-            scale=target["std"] if target else 1.0,
+            scale=target.std if target else 1.0,
             say=ctx.reporter.info,
         )
         for name, file in exported.files.items():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -50,9 +53,9 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
     data, config = ctx.data, ctx.recipe.model
     assert data is not None, "the preprocess stage runs first"
     outputs = output_count(ctx.recipe.train, data.task, data.classes, data.num_outputs)
-    text = data.preprocessing.get("encoding", {}).get("text", {})
-    table = data.preprocessing.get("encoding", {}).get("table", {})
-    categories = ()
+    text = data.preprocessing.encoded("text")
+    table = data.preprocessing.encoded("table")
+    categories: tuple[int, ...] = ()
     if table.get("categorical_encoding") == "index":  # category numbers, 0 = unknown
         categories = tuple(len(c["categories"]) + 1 for c in table["categorical"].values())
     spec = ModelSpec(data.input_shape, outputs, data.task, categories=categories,
@@ -64,7 +67,7 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
         if data.task == "language_model":
             from easytrain.models.hf_causal import build_causal
 
-            chat = data.preprocessing.get("encoding", {}).get("chat", {})
+            chat = data.preprocessing.encoded("chat")
             return build_causal(config, chat, pretrained), spec
         image = data.preprocessing.get("encoding", {}).get("hf_image")
         if image is not None:  # an image classifier (data.hf_images)
@@ -73,27 +76,37 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
             return build_hf_image(config, spec, image, data.classes, pretrained), spec
         model: nn.Module = build_hf(config, spec, text, data.classes, pretrained)
         return _scaled(model, data), spec
-    if isinstance(config, CustomModelConfig):
-        from easytrain.models.custom import build
-    elif isinstance(config, TorchvisionConfig):
-        from easytrain.models.backbone import build
-
-        if not pretrained:
-            config = config.model_copy(update={"weights": None})
-    else:
-        component = ctx.registry.get("model", config.type)
-        _check_inputs(config.type, (component.info or {}).get("inputs", "numbers"), data)
-        build = component.load()
+    build, config = _builder(ctx, config, data, pretrained)
     torch.manual_seed(ctx.recipe.seed)  # the same seed gives the same initial weights
     model = build(config, spec)
     return _scaled(model, data), spec
 
 
+def _builder(
+    ctx: RunContext, config: Any, data: DataBundle, pretrained: bool
+) -> tuple[Callable[..., nn.Module], Any]:
+    """The function that builds model.type's network, and the config it is given."""
+    if isinstance(config, CustomModelConfig):
+        from easytrain.models import custom
+
+        return custom.build, config
+    if isinstance(config, TorchvisionConfig):
+        from easytrain.models import backbone
+
+        if not pretrained:
+            config = config.model_copy(update={"weights": None})
+        return backbone.build, config
+    component = ctx.registry.get("model", config.type)
+    _check_inputs(config.type, (component.info or {}).get("inputs", "numbers"), data)
+    return component.load(), config
+
+
 def _scaled(model: nn.Module, data: DataBundle) -> nn.Module:
     """Regression: outputs in target units."""
     if data.task == "regression":
-        target = data.preprocessing["target"]
-        model = TargetScale(model, target["mean"], target["std"])
+        target = data.preprocessing.target
+        assert target is not None, "regression data carries its target scale"
+        model = TargetScale(model, target.mean, target.std)
     return model
 
 

@@ -11,6 +11,7 @@ from easytrain.config.preprocess import PreprocessConfig
 from easytrain.data.augment import build_augment
 from easytrain.data.bundle import DataBundle, Split
 from easytrain.data.inputs import image_info, model_inputs
+from easytrain.data.preprocessing import Preprocessing
 from easytrain.data.raw import RawData
 from easytrain.data.split import NAMES, check_labels_seen, split_indices
 from easytrain.data.stream import ImageStream, should_stream, worker_count
@@ -72,19 +73,26 @@ class PreprocessStage:
             classes=raw.classes,
             feature_names=feature_names,
             description=raw.description,
-            preprocessing=preprocessing,
+            preprocessing=Preprocessing.model_validate(preprocessing),
             train_transform=build_augment(self.config.augment, raw.input_shape, info),
         )
-        if getattr(recipe.data, "resample", None):  # tables: the training split only
-            from easytrain.data.resample import resample_split
-
-            ctx.data.train, ctx.data.resampled = resample_split(
-                ctx.data.train, recipe.data.resample, recipe.seed, raw.task, raw.classes
-            )
-            ctx.reporter.info(f"data: resampled the training split ({recipe.data.resample}): "
-                              f"{ctx.data.resampled['before']} → {ctx.data.resampled['after']}")
+        _resample(ctx, ctx.data)
         sizes = ", ".join(f"{name} {len(parts[name])}" for name in NAMES)
         ctx.reporter.info(f"data: {raw.description}, {raw.task}, input {raw.input_shape}, {sizes}")
+
+
+def _resample(ctx: RunContext, data: DataBundle) -> None:
+    """data.resample (tables): the training split only, never val or test."""
+    method = ctx.recipe.data.resampling()
+    if not method:
+        return
+    from easytrain.data.resample import resample_split
+
+    data.train, data.resampled = resample_split(
+        data.train, method, ctx.recipe.seed, data.task, data.classes
+    )
+    ctx.reporter.info(f"data: resampled the training split ({method}): "
+                      f"{data.resampled['before']} → {data.resampled['after']}")
 
 
 def _load(ctx: RunContext) -> RawData:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from easytrain.config.train import TrainConfig
 from easytrain.engine import checkpoint
 from easytrain.engine.loop import fit
+from easytrain.engine.runfolder_checks import load_into, weights
 from easytrain.metrics import metric_names
 from easytrain.pipeline.context import RunContext
 
@@ -47,10 +48,12 @@ class TrainStage:
             from easytrain.stages.model import build_model
 
             ctx.model = build_model(ctx, pretrained=False)[0].to(ctx.device)  # whole, not sharded
-            last = checkpoint.load(ctx.run_dir / "checkpoints" / "last.pt", map_location=ctx.device)
-            ctx.model.load_state_dict(last["model"])
+            last = ctx.run_dir / "checkpoints" / "last.pt"
+            saved = checkpoint.load(last, map_location=ctx.device)
+            load_into(ctx.model, weights(saved, last), last)
         if best.exists():
-            ctx.model.load_state_dict(checkpoint.load(best, map_location=ctx.device)["model"])
+            saved = checkpoint.load(best, map_location=ctx.device)
+            load_into(ctx.model, weights(saved, best), best)
         ctx.artifacts |= {"last_checkpoint": "checkpoints/last.pt", "metrics_csv": "metrics.csv"}
         if best.exists():
             ctx.artifacts["best_checkpoint"] = "checkpoints/best.pt"

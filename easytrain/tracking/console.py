@@ -6,7 +6,10 @@ Everything goes to stderr, so that `--json` can own stdout.
 from __future__ import annotations
 
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class Reporter(Protocol):
@@ -30,7 +33,7 @@ def _format_row(row: dict[str, float]) -> str:
 class PlainReporter:
     """A line per epoch; nothing per step."""
 
-    def __init__(self, stream=None) -> None:
+    def __init__(self, stream: TextIO | None = None) -> None:
         self.stream = stream or sys.stderr
         self.epochs = 0
 
@@ -79,7 +82,7 @@ class RichReporter:
             console=self.console,
             transient=True,
         )
-        self.task = None
+        self.task: TaskID | None = None
         self.epochs = 0
 
     def info(self, message: str) -> None:
@@ -96,6 +99,8 @@ class RichReporter:
         )
 
     def advance(self) -> None:
+        if self.task is None:  # no epoch started
+            return
         self.progress.advance(self.task)
         task = self.progress.tasks[-1]
         if task.completed % 10 == 0 and task.speed:

@@ -113,7 +113,9 @@ class MlflowTracker:
         self.mlflow.end_run(status="KILLED" if interrupted else "FAILED")
 
 
-def start(config: MlflowConfig | None, name: str, recipe: dict[str, Any], run_dir: Path):
+def start(
+    config: MlflowConfig | None, name: str, recipe: dict[str, Any], run_dir: Path
+) -> MlflowTracker | None:
     """A tracker when the recipe asks for one, else None."""
     if config is None:
         return None

@@ -217,7 +217,7 @@ def write_all(run_dir: Path, data: DataBundle, predicted: dict[str, Predictions]
                     test.pred,
                     test.proba,
                     data.classes,
-                    data.preprocessing,
+                    data.preprocessing.as_json(),
                     folder / "confident_errors.png",
                 )
             )

@@ -42,6 +42,14 @@ def _read_json(path: Path) -> dict[str, Any]:
     return found if isinstance(found, dict) else {}
 
 
+def _is_json(text: str) -> bool:
+    try:
+        json.loads(text)
+    except json.JSONDecodeError:
+        return False
+    return True
+
+
 def _number(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
@@ -178,7 +186,11 @@ def _recipe_name(path: Path) -> str | None:
 
 
 def render(run_dir: Path) -> str:
-    summary = _read_json(run_dir / "summary.json")
+    from easytrain.engine.runfolder_checks import summary as checked
+
+    file = run_dir / "summary.json"
+    text = read_text(run_dir, "summary.json")
+    summary = checked(json.loads(text), file) if text and _is_json(text) else _read_json(file)
     env = _read_json(run_dir / "env.json")
     threshold = summary.get("threshold")
     threshold_line = ""
@@ -215,7 +227,10 @@ def render(run_dir: Path) -> str:
 def write_report(run_dir: Path) -> Path:
     if not (run_dir / "recipe.yaml").is_file():
         raise RecipeError(f"{run_dir} is not a run folder: it has no recipe.yaml")
-    path, partial = run_dir / "report.html", run_dir / ".report.html.tmp"
-    partial.write_text(render(run_dir), encoding="utf-8")
-    os.replace(partial, path)  # a reader never sees half a page
-    return path
+    from easytrain.engine.checkpoint import write_atomic
+    from easytrain.pipeline.folders import check_writable
+
+    check_writable(run_dir, "report.html")
+    page = render(run_dir).encode("utf-8")
+    write_atomic(run_dir / "report.html", lambda file: file.write(page))  # never half a page
+    return run_dir / "report.html"

@@ -45,11 +45,12 @@ def locate(
     if not resume:
         folder = new_tune_dir(name, out)
         return Where(folder, storage or own_storage(folder), study or name, storage is None)
-    folder = out or latest_tune_dir(name)
-    if folder is None or not (folder / INFO).exists():
+    found = out or latest_tune_dir(name)
+    if found is None or not (found / INFO).exists():
         raise RecipeError(
             f"--resume: no tune folder with a {INFO} at {out or f'runs/{name}/tune-*'}"
         )
+    folder = found
     saved = json.loads((folder / INFO).read_text())
     url = storage or saved.get("storage") or own_storage(folder)
     if "***" in url:
