@@ -69,7 +69,7 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
 
             chat = data.preprocessing.encoded("chat")
             return build_causal(config, chat, pretrained), spec
-        image = data.preprocessing.get("encoding", {}).get("hf_image")
+        image = data.preprocessing.encoding.get("hf_image")
         if image is not None:  # an image classifier (data.hf_images)
             from easytrain.models.hf_image import build_hf_image
 
