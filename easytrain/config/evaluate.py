@@ -161,6 +161,12 @@ def read_baseline(path: Path) -> dict[str, Any]:
         raise ValueError(f"{file} is not a readable summary.json ({exc})") from None
     if not isinstance(summary, dict) or not isinstance(summary.get("metrics"), dict):
         raise ValueError(f"{file} has no 'metrics'; point at a run's summary.json or run folder")
+    for split, values in summary["metrics"].items():
+        if not isinstance(values, dict):
+            raise ValueError(f"{file}: metrics.{split} is {values!r:.60}, not metric names and numbers")
+        for name, value in values.items():  # max_drop does arithmetic on them
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+                raise ValueError(f"{file}: metrics.{split}.{name} is {value!r:.60}, not a number")
     return summary
 
 
@@ -207,7 +213,7 @@ class EvaluateConfig(Section):
             )
         if self.baseline is not None:
             found = read_baseline(self.baseline)["metrics"].get(self.gate_split) or {}
-            missing = [name for name in self.max_drop if name not in found]
+            missing = [name for name in self.max_drop if found.get(name) is None]
             if missing:
                 raise ValueError(
                     f"max_drop: the baseline {baseline_file(self.baseline)} has no "

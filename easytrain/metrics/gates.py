@@ -98,7 +98,10 @@ def relative_gates(
     results: list[Gate] = []
     split = config.gate_split
     for name, drop in config.max_drop.items():
-        reference = float(baseline.get(split, {})[name])
+        found = baseline.get(split, {}).get(name)
+        if found is None:  # the baseline changed since the recipe was validated
+            raise RunFailed(f"evaluate.baseline: {config.baseline} has no {split} {name}")
+        reference = float(found)
         higher = registry.get("metric", name).info.higher_is_better
         op, bound = (">=", reference - drop) if higher else ("<=", reference + drop)
         value = metrics.get(split, {}).get(name)
