@@ -5,10 +5,12 @@ command.py loads the run and its split, importance.py measures what each input c
 (integrated gradients), render.py writes the CSV, PNG and HTML files and the report's section.
 """
 
+from typing import Any
+
 CAPTUM_MISSING = "explanations need captum: pip install 'easytrain[explain]'"
 
 
-def captum():  # noqa: ANN201  the captum.attr module
+def captum() -> Any:
     """captum.attr, or a RunFailed that names the extra to install."""
     try:
         from captum import attr

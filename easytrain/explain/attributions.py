@@ -78,7 +78,7 @@ def token_embedding(model: nn.Module, vocab_size: int | None) -> nn.Embedding | 
     size (or the first one at all)."""
     layers = [m for m in model.modules() if isinstance(m, nn.Embedding)]
     sized = [m for m in layers if m.num_embeddings == vocab_size]
-    return (sized or layers or [None])[0]
+    return (sized or layers)[0] if layers else None
 
 
 def token_attributions(

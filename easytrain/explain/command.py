@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,25 @@ from easytrain.metrics import CATALOG, DEFAULTS
 from easytrain.metrics.scoring import outputs, predictions
 
 BATCH = 256
+
+
+@dataclass
+class Job:
+    """What one explanation works on: the run, its model, the split, and where the files go."""
+
+    run: LoadedRun
+    model: torch.nn.Module
+    x: torch.Tensor
+    y: torch.Tensor
+    n: int  # examples explained one by one
+    repeats: int  # shuffles per column (permutation importance)
+    folder: Path  # RUN_DIR/explain
+    notes: list[str]  # plain sentences for summary.json and the console
+
+    def unpack(
+        self,
+    ) -> tuple[LoadedRun, torch.nn.Module, torch.Tensor, torch.Tensor, int, Path, list[str]]:
+        return self.run, self.model, self.x, self.y, self.n, self.folder, self.notes
 
 
 def explain_run(run_dir: Path, split: str, n: int, repeats: int, allow_code: bool = False) -> Path:
@@ -44,7 +65,7 @@ def explain_run(run_dir: Path, split: str, n: int, repeats: int, allow_code: boo
     if kind not in explainers:
         found["notes"].append(f"no explanation applies to {kind} inputs")
     else:
-        found |= explainers[kind](run, model, x, y, n, repeats, folder, found["notes"])
+        found |= explainers[kind](Job(run, model, x, y, n, repeats, folder, found["notes"]))
     render.write_json(folder / "summary.json", found)
     from easytrain.tracking.report import write_report
 
@@ -86,7 +107,9 @@ def _metric(run: LoadedRun) -> str:
     return next(n for n in names if n in CATALOG)
 
 
-def _scorer(run: LoadedRun, model: torch.nn.Module, y: torch.Tensor, metric: str):
+def _scorer(
+    run: LoadedRun, model: torch.nn.Module, y: torch.Tensor, metric: str
+) -> Callable[[torch.Tensor], float]:
     from easytrain.registry import default_registry
 
     compute = default_registry().get("metric", metric).load()
@@ -113,7 +136,8 @@ def _confidence(
     return found.pred, found.proba.max(axis=1)
 
 
-def _table(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
+def _table(job: Job) -> dict[str, Any]:
+    run, model, x, y, n, folder, notes = job.unpack()
     groups = table_groups(run.card)
     metric = _metric(run)
     ranked = permutation_importance(
@@ -121,7 +145,7 @@ def _table(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
         x,
         groups,
         CATALOG[metric].higher_is_better,
-        repeats,
+        job.repeats,
         run.recipe.seed,
     )
     out = outputs(model, x, BATCH, torch.device("cpu"))
@@ -184,7 +208,8 @@ def _pick(
     return np.concatenate([wrong, right[: n - len(wrong)]]).astype(np.int64)
 
 
-def _images(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
+def _images(job: Job) -> dict[str, Any]:
+    run, model, x, y, n, folder, notes = job.unpack()
     out = outputs(model, x, BATCH, torch.device("cpu"))
     pred, confidence = _confidence(run, out, y)
     chosen = _pick(pred == y.numpy(), confidence, n, y.numpy())
@@ -192,14 +217,9 @@ def _images(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
     images = x[index]
     target = attr.targets(out[index])
     maps = attr.integrated_gradients(model, images, target).abs().sum(dim=1)
+    true, predicted = _names(run, y[index]), _names(run, pred[chosen])
     files = render.image_grid(
-        folder,
-        images,
-        maps.numpy(),
-        run.card["preprocessing"],
-        _names(run, y[index]),
-        _names(run, pred[chosen]),
-        confidence[chosen],
+        folder, images, maps.numpy(), run.card["preprocessing"], true, predicted, confidence[chosen]
     )
     notes.append(
         f"{len(chosen)} images ({_which(pred == y.numpy(), chosen)}): the bright parts of each "
@@ -209,8 +229,18 @@ def _images(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
     return {
         "attribution_method": "integrated_gradients",
         "files": files,
-        "examples_explained": chosen.tolist(),
+        "explained": _explained(chosen, true, predicted, confidence[chosen]),
     }
+
+
+def _explained(
+    chosen: np.ndarray, true: list[str], predicted: list[str], confidence: np.ndarray
+) -> list[dict[str, Any]]:
+    """The explained examples in order (as in images.png / tokens.html): their row in the split."""
+    return [
+        {"row": int(row), "true": t, "predicted": p, "confidence": float(c)}
+        for row, t, p, c in zip(chosen, true, predicted, confidence, strict=True)
+    ]
 
 
 def _which(correct: np.ndarray, chosen: np.ndarray) -> str:
@@ -233,7 +263,8 @@ def _tokens(
     return [tokenizer.convert_ids_to_tokens(row) for row in rows]
 
 
-def _text(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
+def _text(job: Job) -> dict[str, Any]:
+    run, model, x, y, n, folder, notes = job.unpack()
     settings = run.card["preprocessing"]["encoding"]["text"]
     layer = attr.token_embedding(model, settings.get("vocab_size"))
     if layer is None:
@@ -252,14 +283,8 @@ def _text(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
     blank = int(settings.get("pad_token_id", pad))
     values = attr.token_attributions(model, ids, attr.targets(out[index]), layer, pad, blank)
     tokens = _tokens(run, settings, ids, pad)
-    files = render.token_html(
-        folder,
-        tokens,
-        values.numpy(),
-        _names(run, y[index]),
-        _names(run, pred[chosen]),
-        confidence[chosen],
-    )
+    true, predicted = _names(run, y[index]), _names(run, pred[chosen])
+    files = render.token_html(folder, tokens, values.numpy(), true, predicted, confidence[chosen])
     notes.append(
         f"{len(chosen)} texts ({_which(correct, chosen)}): red tokens pushed the model "
         "towards its prediction, blue ones away (layer integrated gradients over the "
@@ -268,5 +293,5 @@ def _text(run, model, x, y, n, repeats, folder, notes) -> dict[str, Any]:
     return {
         "attribution_method": "layer_integrated_gradients",
         "files": files,
-        "examples_explained": chosen.tolist(),
+        "explained": _explained(chosen, true, predicted, confidence[chosen]),
     }

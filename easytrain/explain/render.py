@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from easytrain.explain.importance import Groups
 
 GRID_COLUMNS = 4
@@ -26,7 +28,7 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     path.write_text(json.dumps(data, indent=2, default=float) + "\n", encoding="utf-8")
 
 
-def _figure(width: float, height: float):  # noqa: ANN202
+def _figure(width: float, height: float) -> Figure:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -88,10 +90,10 @@ def table_files(
     )
     names = [name for name, _ in groups]
     with (folder / "attributions.csv").open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["row", "group", "true", "predicted", "confidence", *names])
+        rows_out = csv.writer(file)
+        rows_out.writerow(["row", "group", "true", "predicted", "confidence", *names])
         for i, row in enumerate(rows):
-            writer.writerow(
+            rows_out.writerow(
                 [
                     int(row),
                     labels[i],

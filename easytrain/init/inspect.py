@@ -214,7 +214,8 @@ def _describe_images(profile: Profile, files: list[Path]) -> None:
     from PIL import Image
 
     step = max(1, len(files) // IMAGES_SAMPLED)
-    sizes, modes = [], Counter()
+    sizes: list[tuple[int, int]] = []
+    modes: Counter[str] = Counter()
     for file in files[::step][:IMAGES_SAMPLED]:
         try:
             with Image.open(file) as image:
