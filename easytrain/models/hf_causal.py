@@ -20,7 +20,7 @@ from torch import nn
 from easytrain.config.hf import HFConfig
 from easytrain.data.chat import IGNORE, SEGMENT, TOKENIZER_DIR
 from easytrain.errors import RecipeError
-from easytrain.models.hf import _LAYER
+from easytrain.models.hf import _LAYER, _checkpointing
 from easytrain.models.hf_files import (
     config_from_dict,
     load_config,
@@ -186,7 +186,7 @@ def build_causal(
         for p in head.parameters():
             p.requires_grad_(True)
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        _checkpointing(model)
         if config.trainable == "lora":
             model.enable_input_require_grads()
     if config.trainable == "lora":

@@ -158,9 +158,15 @@ class EvaluateStage:
         }
         for line in report_lines(found):
             ctx.reporter.info(line)
+        if ctx.data.task == "language_model":  # answers to fixed validation prompts
+            from easytrain.tracking.samples import write_samples
+
+            ctx.artifacts |= write_samples(ctx)
         if self.config.plots:
             from easytrain.tracking.plots import write_all
 
-            written = write_all(ctx.run_dir, ctx.data, found.predicted)
+            # a language model's "predictions" are token losses: only the curves apply
+            language = ctx.data.task == "language_model"
+            written = write_all(ctx.run_dir, ctx.data, {} if language else found.predicted)
             ctx.artifacts |= {f"plot_{path.stem}": f"plots/{path.name}" for path in written}
             ctx.reporter.info(f"plots: {', '.join(p.name for p in written)} → plots/")

@@ -158,6 +158,13 @@ def _evaluations(run_dir: Path) -> str:
     return "<h2>Re-evaluations</h2>" + _table(["when", "split", "data", "metrics"], rows)
 
 
+def _samples(run_dir: Path) -> str:
+    """A language model's answers to fixed validation prompts (samples.jsonl), if it has them."""
+    from easytrain.tracking.samples import report_section
+
+    return report_section(run_dir)
+
+
 def _explain(run_dir: Path) -> str:
     """What `easytrain explain` wrote to explain/, if it ran."""
     from easytrain.explain.render import report_section
@@ -208,6 +215,7 @@ def render(run_dir: Path) -> str:
         f"<h1>easytrain run {escape(name)}</h1><p class='sub'>{escape(facts)}</p>",
         "<h2>Metrics</h2>" + _metrics(summary) + threshold_line,
         "<h2>Gates</h2>" + _gates(summary),
+        _samples(run_dir),
         "<h2>Data</h2>" + _data(summary),
         _per_class(summary),
         _evaluations(run_dir),

@@ -254,3 +254,24 @@ def test_killed_run_resumes_to_the_same_weights(lora_recipe: Path, lora_run: Pat
     ]
     assert any("lora_A" in key for key in weights[0])
     assert_same_weights(*weights)
+
+
+def test_perplexity_gate_samples_and_report(setup, tmp_path: Path) -> None:
+    path, model = setup
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"""data: {{source: chat, path: {path}, split: {{val: 0.25, test: 0.25}}}}
+model: {{type: hf, name: {model}, trainable: lora}}
+train: {{epochs: 2, batch_size: 4, tensorboard: false}}
+evaluate: {{gates: {{perplexity: 1.5}}}}
+"""
+    )
+    done = cli("run", str(recipe), "--out", str(tmp_path / "run"))
+    assert done.returncode == 3, done.stderr  # a random model is far from perplexity 1.5
+    assert "test perplexity" in done.stderr and "is not <= 1.5" in done.stderr
+    header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0]
+    assert "val_loss" in header and "val_perplexity" in header
+    rows = (tmp_path / "run" / "samples.jsonl").read_text().splitlines()
+    assert len(rows) == 2 and json.loads(rows[0])["prompt"].startswith("<|user|> What colour")
+    assert cli("report", str(tmp_path / "run")).returncode == 0
+    assert "Sample generations" in (tmp_path / "run" / "report.html").read_text()
