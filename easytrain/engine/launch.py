@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from dataclasses import dataclass
 
@@ -33,12 +34,20 @@ def launch(settings: Launch, worker_args: list[str]) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.run import parse_args, run
 
+    # The launcher logs every child that exits non-zero as an error: a missed gate (exit 3) or
+    # Ctrl-C (130) is no crash, and the process itself has said what happened.
+    quiet = logging.getLogger("torch.distributed.elastic.multiprocessing.api")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
     try:
         run(parse_args([*settings.torchrun_args(), "-m", "easytrain", *worker_args]))
     except ChildFailedError as exc:
         rank, failure = exc.get_first_failure()
         code = failure.exitcode if failure.exitcode in (1, 2, 3, 130) else int(ExitCode.RUN_FAILED)
-        print(f"error: training process {rank} failed (exit code {failure.exitcode}); "
-              "the others were stopped", file=sys.stderr)
+        if code not in (ExitCode.GATE_FAILED, ExitCode.INTERRUPTED):
+            print(f"error: training process {rank} failed (exit code {failure.exitcode}); "
+                  "the others were stopped", file=sys.stderr)
         return code
+    finally:
+        quiet.setLevel(level)
     return 0
