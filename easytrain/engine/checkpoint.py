@@ -83,8 +83,7 @@ def save(state: dict[str, Any], path: Path) -> None:
     if background is None:
         write_atomic(path, lambda file: torch.save(state, file))
         return
-    snapshot = writer.cpu_copy(state)
-    background.submit(path, lambda file: torch.save(snapshot, file))
+    background.save_state(path, state)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

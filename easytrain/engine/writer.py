@@ -4,7 +4,7 @@ thread writes and fsyncs the copies, in order, while training goes on.
 A checkpoint's fsync costs 15–30 ms, most of a short epoch (digits: ~90 ms), and needs no CPU. The
 copy (tensors cloned to the CPU) is taken before the next step changes anything, so the file
 holds exactly what a synchronous save would have. Writes land in the order they were asked for
-(best.pt of an epoch before its last.pt), one at a time; at most `depth` copies wait. Nothing is
+(best.pt of an epoch before its last.pt), one at a time; a few copies at most wait. Nothing is
 lost to a kill beyond the last write that landed: each one is still atomic (temp file, fsync,
 rename). A write that fails stops the writes after it (they could pair a new last.pt with a stale
 best.pt) and fails the run at the next checkpoint, or at the end, with the file named.
@@ -13,6 +13,7 @@ best.pt) and fails the run at the next checkpoint, or at the end, with the file 
 from __future__ import annotations
 
 import copy
+import os
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
@@ -31,11 +32,15 @@ _active: ContextVar[BackgroundWriter | None] = ContextVar(
 
 
 class BackgroundWriter:
-    """One thread writing files with `write_atomic`, first asked, first written."""
+    """One thread writing files with `write_atomic`, first asked, first written. At most `depth`
+    writes wait, holding at most `budget` bytes of copies (an eighth of the memory, at least
+    256 MiB): a state bigger than that is written at once, after the queue, without a copy."""
 
-    def __init__(self, depth: int = 1) -> None:
+    def __init__(self, depth: int = 2, budget: int | None = None) -> None:
         self._depth = depth
-        self._jobs: deque[tuple[Path, Write]] = deque()
+        self.budget = budget if budget is not None else memory_budget()
+        self._jobs: deque[tuple[Path, Write, int]] = deque()
+        self._held = 0  # bytes of the copies queued or being written
         self._busy = False
         self._closed = False
         self._failure: RunFailed | None = None
@@ -44,13 +49,41 @@ class BackgroundWriter:
         self._thread = threading.Thread(target=self._work, name="easytrain-checkpoints")
         self._thread.start()
 
+    def save_state(self, path: Path, state: dict[str, Any]) -> None:
+        """torch.save(state) to path in the background, from a copy taken now."""
+        import torch
+
+        size = tensor_bytes(state)
+        if size > self.budget:  # too big to copy: written here, once those before it landed
+            from easytrain.engine.checkpoint import write_atomic
+
+            self.wait()
+            write_atomic(path, lambda file: torch.save(state, file))
+            return
+        self._make_room(size)
+        snapshot = cpu_copy(state)
+        self._queue(path, lambda file: torch.save(snapshot, file), size)
+
     def submit(self, path: Path, write: Write) -> None:
         """Queue a write; waits while `depth` others wait. Raises a previous write's failure."""
+        self._make_room(0)
+        self._queue(path, write, 0)
+
+    def _make_room(self, size: int) -> None:
         with self._ready:
-            while len(self._jobs) >= self._depth and self._failure is None:
+            while (
+                self._failure is None
+                and self._jobs
+                and (len(self._jobs) >= self._depth or self._held + size > self.budget)
+            ):
                 self._ready.wait()
             self._raise_failure()
-            self._jobs.append((path, write))
+
+    def _queue(self, path: Path, write: Write, size: int) -> None:
+        with self._ready:
+            self._raise_failure()
+            self._jobs.append((path, write, size))
+            self._held += size
             self._ready.notify_all()
 
     def wait(self) -> None:
@@ -81,7 +114,7 @@ class BackgroundWriter:
                     self._ready.wait()
                 if not self._jobs:
                     return
-                path, write = self._jobs.popleft()
+                path, write, size = self._jobs.popleft()
                 self._busy = True
                 self._ready.notify_all()
             failure = None
@@ -94,9 +127,11 @@ class BackgroundWriter:
                 failure.__cause__ = exc
             with self._ready:
                 self._busy = False
+                self._held -= size
                 if failure is not None:
                     self._failure = failure
                     self._jobs.clear()  # what follows a failed write must not land
+                    self._held = 0
                 self._ready.notify_all()
 
 
@@ -106,7 +141,7 @@ def active() -> BackgroundWriter | None:
 
 
 @contextmanager
-def background_writes(depth: int = 1) -> Iterator[BackgroundWriter]:
+def background_writes(depth: int = 2) -> Iterator[BackgroundWriter]:
     """checkpoint.save writes in the background while this is active; leaving waits for the
     last write, also on an error or Ctrl-C. A failed write fails the run (exit 1, the file
     named), even when the body stopped for another reason: then its files are not what it says."""
@@ -124,6 +159,26 @@ def background_writes(depth: int = 1) -> Iterator[BackgroundWriter]:
     failure = writer.close()
     if failure is not None:
         raise failure
+
+
+def memory_budget() -> int:
+    try:
+        physical = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        physical = 0
+    return max(256 << 20, physical // 8)
+
+
+def tensor_bytes(value: Any) -> int:
+    import torch
+
+    if isinstance(value, torch.Tensor):
+        return value.numel() * value.element_size()
+    if isinstance(value, dict):
+        return sum(tensor_bytes(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return sum(tensor_bytes(item) for item in value)
+    return 0
 
 
 def cpu_copy(value: Any) -> Any:

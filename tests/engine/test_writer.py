@@ -95,3 +95,15 @@ def test_cpu_copy_keeps_a_state_dicts_metadata() -> None:
     copied = cpu_copy(state)
     assert copied._metadata == state._metadata
     assert copied["weight"].data_ptr() != state["weight"].data_ptr()
+
+
+def test_a_state_bigger_than_the_budget_is_written_at_once_after_the_queue(tmp_path: Path) -> None:
+    landed: list[str] = []
+    writer = BackgroundWriter(budget=1000)
+    writer.submit(tmp_path / "best.pt", lambda file: (time.sleep(0.1), landed.append("best")))
+    weights = torch.zeros(1000)  # 4,000 bytes: no copy of it is made
+    writer.save_state(tmp_path / "last.pt", {"w": weights})
+    landed.append("last")
+    assert landed == ["best", "last"]
+    assert torch.equal(checkpoint.load(tmp_path / "last.pt")["w"], weights)
+    assert writer.close() is None
