@@ -123,9 +123,9 @@ def test_image_attribution_falls_in_the_corner(tmp_path):
     corner = maps[:, :8, :8].sum(axis=(1, 2)) / maps.sum(axis=(1, 2))
     square = np.array([e["true"] == "square" for e in found["explained"]])
     assert square.any() and (~square).any()
-    # a quarter of the area holds most of the attribution where the square is, and more than
+    # a quarter of the area holds over half the attribution where the square is, and more than
     # its share where it is missing (its absence is the evidence)
-    assert corner[square].mean() > 0.6 and corner[~square].mean() > 0.25
+    assert corner[square].mean() > 0.5 and corner[~square].mean() > 0.25  # 0.65, 0.33 measured
     assert (run_dir / "explain" / "images.png").stat().st_size > 1000
     assert "images (" in found["notes"][0]
 
