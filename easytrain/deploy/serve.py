@@ -202,7 +202,13 @@ def serve_run(
     import uvicorn
 
     from easytrain.deploy.loaded import load_run
+    from easytrain.deploy.serve_generate import create_generate_app, is_language_model
 
+    if is_language_model(run_dir):  # a fine-tuned language model answers POST /generate
+        print(f"serving {run_dir} on http://{host}:{port}: POST /generate, GET /health",
+              file=sys.stderr, flush=True)
+        uvicorn.run(create_generate_app(run_dir), host=host, port=port, log_level="warning")
+        return
     predictor = Predictor(load_run(run_dir, allow_code), format)
     app = create_app(predictor, max_bytes)
     print(
