@@ -130,3 +130,21 @@ def _processor_problems(section: Any) -> list[tuple[tuple[str, ...], str]]:
         for key in PROCESSOR_SETS
         if key in section and section[key] != fields[key].default
     ]
+
+
+def hf_folder_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """An hf model.name written as a path (./x, ../x, /x, ~/x) must be a folder; a name like
+    org/model may be a hub id, looked up when the run starts."""
+    model = data.get("model")
+    if not isinstance(model, dict) or model.get("type") != "hf":
+        return []
+    name = model.get("name")
+    if not isinstance(name, str) or not name.startswith((".", "/", "~")):
+        return []
+    from pathlib import Path
+
+    folder = Path(name).expanduser()
+    if folder.is_dir():
+        return []
+    why = "is a file; give the folder that holds it" if folder.exists() else "no such folder"
+    return [(("model", "name"), f"{why}: {name} (relative paths start at {Path.cwd()})")]
