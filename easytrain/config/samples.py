@@ -52,6 +52,7 @@ def _digit_images(target: Path) -> int:
 SAMPLES: dict[str, tuple[str, Writer]] = {
     "data/penguins.csv": ("the Palmer penguins (CC0)", _copy("penguins.csv")),
     "data/reviews.csv": ("short labelled reviews (CC0)", _copy("reviews.csv")),
+    "data/chat.jsonl": ("short chats in the messages format (CC0)", _copy("chat.jsonl")),
     "data/cats-vs-dogs/train": ("scikit-learn's handwritten digits as PNGs", _digit_images),
     "data/images/train": ("scikit-learn's handwritten digits as PNGs", _digit_images),
 }

@@ -20,7 +20,11 @@ EXTRA: dict[str, list[str]] = {
 }
 NEEDS_NETWORK = {"mnist": "downloads MNIST from the internet (data.download: true)"}
 # a pretrained model's folder (90 MB): tests/e2e/test_hf_text.py runs it with a tiny one
-NEEDS_MODEL = {"text-finetune": "fine-tunes models/all-MiniLM-L6-v2"}
+NEEDS_MODEL = {
+    "text-finetune": "fine-tunes models/all-MiniLM-L6-v2",
+    # a language model's folder: tests/models/test_hf_causal.py runs it with a tiny Llama
+    "llm-sft": "fine-tunes models/Qwen2.5-0.5B-Instruct",
+}
 
 
 def _overrides(name: str, recipe: Path) -> list[str]:
