@@ -168,7 +168,12 @@ def _table(job: Job) -> dict[str, Any]:
         method = "integrated_gradients"
         values = attr.integrated_gradients(model, chosen, target)
     per_column = attr.by_column(values, groups).numpy()
-    labels = ["least confident"] * n + ["most confident"] * n
+    worst, best = (
+        ("least confident", "most confident")
+        if run.card["classes"]
+        else ("largest errors", "smallest errors")
+    )
+    labels = [worst] * n + [best] * n  # regression: confidence is minus the absolute error
     files = render.table_files(
         folder,
         ranked,
