@@ -75,7 +75,8 @@ def hf_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     model = data.get("model")
     if not isinstance(model, dict) or model.get("type") != "hf":
         return []
-    source_section = data.get("data") if isinstance(data.get("data"), dict) else {}
+    found = data.get("data")
+    source_section: dict[str, Any] = found if isinstance(found, dict) else {}
     source = source_section.get("source", "builtin")
     if source not in HF_SOURCES:
         return [
@@ -85,11 +86,12 @@ def hf_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
                 f"'{source}'",
             )
         ]
-    from easytrain.config.data import ImageFolderData, TextData
+    from easytrain.config.data import DataSource, ImageFolderData, TextData
 
-    section = {"text": TextData, "image_folder": ImageFolderData}.get(source)
+    sections: dict[str, type[DataSource]] = {"text": TextData, "image_folder": ImageFolderData}
+    section = sections.get(source)
     fields = section.model_fields if section is not None else {}
-    problems = []
+    problems: list[tuple[tuple[str, ...], str]] = []
     for key in HF_SOURCES[source]:
         # the resolved recipe (recipe.yaml of a run) lists every default: only a changed one
         # is a setting the user made

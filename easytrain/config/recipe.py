@@ -15,6 +15,7 @@ from pydantic import AfterValidator, Discriminator, Field, Tag, create_model
 
 from easytrain.config.backbones import TorchvisionConfig, torchvision_models
 from easytrain.config.base import Section, Seed
+from easytrain.config.chat import ChatData
 from easytrain.config.data import DataConfig
 from easytrain.config.evaluate import EvaluateConfig
 from easytrain.config.export import ExportConfig
@@ -76,7 +77,7 @@ class Recipe(Section):
     """Seeds data splits, initialisation and shuffling: the same seed gives the same run on CPU."""
     device: Annotated[str, AfterValidator(_device)] = "auto"
     """auto (CUDA when available, else CPU), cpu, cuda, cuda:N or mps."""
-    data: DataConfig
+    data: DataConfig | ChatData
     """Where examples come from."""
     preprocess: PreprocessConfig = PreprocessConfig()
     """How examples become model inputs."""

@@ -67,7 +67,7 @@ def read_chats(data: ChatData) -> tuple[list[list[dict[str, str]]], list[str]]:
             f"the columns are: {', '.join(map(str, frame.columns))}"
         )
     for row, record in frame.iterrows():
-        place = where(int(row))  # type: ignore[arg-type]
+        place = where(int(row))
         if use_messages:
             chat = _messages(record[data.messages], place)
         else:

@@ -12,18 +12,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from easytrain.config.data import TableData
+from easytrain.config.data import TableData, Task
 from easytrain.data.encoders import TableEncoder
 from easytrain.data.frames import read_table, require_columns, row_locator, trim_heap
 from easytrain.data.raw import Encoded, RawData
 from easytrain.errors import RecipeError, RunFailed
+from easytrain.metrics import TaskKind
 
 MAX_CLASSES_FOR_NUMBERS = 20  # an integer target with at most this many values is a class label
 MOSTLY_NUMBERS = 0.9  # a text column whose values are mostly numbers is probably a typo'd number
 FLOAT32_MAX = float(np.finfo(np.float32).max)  # models read float32: 1e308 became inf there
 
 
-def infer_task(target: pd.Series) -> str:
+def infer_task(target: pd.Series) -> TaskKind:
     if not pd.api.types.is_numeric_dtype(target) or pd.api.types.is_bool_dtype(target):
         return "classification"
     whole = pd.api.types.is_integer_dtype(target) or bool((target.dropna() % 1 == 0).all())
@@ -114,21 +115,21 @@ def _warn_if_mostly_numbers(
 
 
 def target_values(
-    frame: pd.DataFrame, column: str, task: str, path: Path, where: Callable[[int], str]
-) -> tuple[np.ndarray, str, list[str] | None]:
+    frame: pd.DataFrame, column: str, task: Task, path: Path, where: Callable[[int], str]
+) -> tuple[np.ndarray, TaskKind, list[str] | None]:
     """(y, task, class names) of the target column; task 'auto' is inferred from its values."""
     target = frame[column]
-    task = infer_task(target) if task == "auto" else task
-    if task == "regression":
+    kind = infer_task(target) if task == "auto" else task
+    if kind == "regression":
         values = as_numbers(target, where, f"the target column '{column}'")
-        return values.to_numpy(np.float32), task, None
+        return values.to_numpy(np.float32), kind, None
     codes, classes = pd.factorize(target.astype("string"), sort=True)
     if len(classes) < 2:
         values = f"a single value ({classes[0]!r})" if len(classes) else "no values"
         raise RunFailed(
             f"{path}: the target column '{column}' has {values}; there is nothing to learn"
         )
-    return codes.astype(np.int64), task, [str(c) for c in classes]
+    return codes.astype(np.int64), kind, [str(c) for c in classes]
 
 
 def drop_empty_targets(frame: pd.DataFrame, column: str, notes: list[str]) -> pd.DataFrame:
@@ -187,4 +188,4 @@ def load(config: TableData) -> RawData:
             encoder.transform(frame, wanted), {"table": encoder.to_json()}, encoder.feature_names
         )
 
-    return RawData.of_rows(y, task, classes, config.path, encode, rows, where_in_file, notes)  # type: ignore[arg-type]
+    return RawData.of_rows(y, task, classes, config.path, encode, rows, where_in_file, notes)

@@ -89,4 +89,4 @@ def load(config: TextData) -> RawData:
         chosen = texts if wanted is None else [texts[i] for i in wanted]
         return Encoded(to_ids(chosen, vocab, config.max_length), {"text": settings})
 
-    return RawData.of_rows(y, task, classes, config.path, encode, rows, where, notes)  # type: ignore[arg-type]
+    return RawData.of_rows(y, task, classes, config.path, encode, rows, where, notes)

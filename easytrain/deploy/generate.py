@@ -52,7 +52,7 @@ def generate_text(
     model: nn.Module, tokenizer: Any, text: str, sampling: Sampling, special: bool = False
 ) -> str:
     """The continuation of text (already rendered), without the text itself."""
-    inner = _causal(model).eval()
+    inner: Any = _causal(model).eval()  # a transformers model: generate
     device = next(inner.parameters()).device
     ids = tokenizer(text, add_special_tokens=special, return_tensors="pt")["input_ids"].to(device)
     sample = sampling.temperature > 0

@@ -14,7 +14,7 @@ from typing import Any
 from easytrain.errors import RunFailed
 
 MAX_INPUT_VALUES = 100_000_000  # numbers in one example: 400 MB as float32, far above any real one
-TRAINING_STATE = {  # last.pt's `state`: LoopState's fields and the types they must have
+TRAINING_STATE: dict[str, type | tuple[type, ...]] = {  # last.pt's `state`: LoopState's fields and the types they must have
     "epoch": int, "batch": int, "step": int, "history": list, "best_value": (float, int, type(None)),
     "best_epoch": (int, type(None)), "bad_epochs": int,
 }

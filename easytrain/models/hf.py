@@ -89,7 +89,7 @@ def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
     settings = LoraConfig(
         task_type="SEQ_CLS",
         r=lora.r,
-        lora_alpha=lora.alpha,
+        lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft says int; it divides by r: a float works
         lora_dropout=lora.dropout,
         target_modules=targets,
         modules_to_save=_head_names(model),
@@ -108,7 +108,7 @@ def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
         ) from None
 
 
-def _checkpointing(model: nn.Module) -> None:
+def _checkpointing(model: Any) -> None:  # a transformers model: its API is not nn.Module's
     """Recompute activations in the backward pass (transformers 5 renamed the call)."""
     kwargs = {"use_reentrant": False}
     if hasattr(model, "activation_checkpointing_enable"):
@@ -177,11 +177,11 @@ def _inner(model: nn.Module) -> HFTextModel:
     return found[0]
 
 
-def merged(model: nn.Module) -> nn.Module:
+def merged(model: nn.Module) -> Any:  # a transformers model (save_pretrained …)
     """The transformers model with any LoRA adapters merged into its weights (a copy)."""
     import copy
 
-    inner = copy.deepcopy(_inner(model).model).cpu()
+    inner: Any = copy.deepcopy(_inner(model).model).cpu()
     if hasattr(inner, "merge_and_unload"):
         inner = inner.merge_and_unload()
     return inner.eval()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -29,6 +29,9 @@ from easytrain.models.hf_files import (
     quiet,
     require,
 )
+
+if TYPE_CHECKING:
+    from easytrain.data.bundle import SplitInputs
 
 
 def packed_inputs(x: torch.Tensor, pad_token_id: int, dtype: torch.dtype) -> dict[str, Any]:
@@ -58,7 +61,7 @@ class HFCausalModel(nn.Module):
 
     def __init__(self, model: nn.Module, pad_token_id: int, layers: int):
         super().__init__()
-        self.model = model
+        self.model: Any = model  # a transformers model: get_input_embeddings, generate …
         self.pad_token_id, self.layers = pad_token_id, layers
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -96,7 +99,7 @@ class LMLoss(nn.Module):
 
 @torch.no_grad()
 def token_losses(
-    model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device
+    model: nn.Module, x: SplitInputs, y: torch.Tensor, batch_size: int, device: torch.device
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each example's summed loss and label-token count, batched, each batch cut to its longest."""
     was_training = model.training
@@ -132,7 +135,7 @@ def _quantization(config: HFConfig) -> Any:
     )
 
 
-def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
+def _lora(model: nn.Module, config: HFConfig) -> Any:  # a peft model
     require("peft")
     from peft import LoraConfig, get_peft_model
 
@@ -140,7 +143,7 @@ def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
     settings = LoraConfig(
         task_type="CAUSAL_LM",
         r=lora.r,
-        lora_alpha=lora.alpha,
+        lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft says int; it divides by r: a float works
         lora_dropout=lora.dropout,
         target_modules=None if lora.target_modules == "auto" else list(lora.target_modules),
     )
@@ -214,7 +217,7 @@ def save_folder(model: nn.Module, folder: Path) -> None:
     tokenizer = load_tokenizer(folder=folder.parent.parent / TOKENIZER_DIR)
     tmp = folder.with_name(f".{folder.name}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
-    adapted = copy.deepcopy(found.model).cpu()
+    adapted: Any = copy.deepcopy(found.model).cpu()  # transformers / peft
     with quiet():
         if hasattr(adapted, "merge_and_unload"):
             adapter = folder.with_name("adapter")

@@ -57,7 +57,7 @@ def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
         )
     settings = LoraConfig(
         r=lora.r,
-        lora_alpha=lora.alpha,
+        lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft says int; it divides by r: a float works
         lora_dropout=lora.dropout,
         target_modules=targets,
         modules_to_save=_head_names(model),
@@ -131,7 +131,7 @@ def save_folder(model: nn.Module, folder: Path) -> None:
 
     found = inner(model)
     assert found is not None
-    network = copy.deepcopy(found.model).cpu()
+    network: Any = copy.deepcopy(found.model).cpu()  # transformers / peft: save_pretrained …
     if hasattr(network, "merge_and_unload"):
         network = network.merge_and_unload()
     tmp = folder.with_name(f".{folder.name}.tmp")

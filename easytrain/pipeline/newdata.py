@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+from easytrain.config.data import ImageFolderData, TableData, TextData
 from easytrain.config.recipe import Recipe
 from easytrain.data.bundle import DataBundle, Split
 from easytrain.errors import RunFailed
@@ -45,6 +46,7 @@ def new_data(recipe: Recipe, card: dict[str, Any], run_dir: Path | None = None) 
     from easytrain.deploy.inputs import Preparer
 
     config = recipe.data
+    assert isinstance(config, TableData | TextData | ImageFolderData), "SOURCES: files only"
     prepare = Preparer(card, run_dir)  # run_dir: a pretrained model's saved tokenizer
     if config.source == "image_folder":
         x, y = _images(config, card, prepare)
