@@ -22,6 +22,7 @@ from easytrain.engine import rng
 from easytrain.engine.batches import bucketed_order, trimmed
 from easytrain.engine.distributed import shard
 from easytrain.engine.interrupt import StopRequest
+from easytrain.engine.prefetch import ahead
 from easytrain.engine.setup import Training
 from easytrain.engine.state import LoopState, save
 from easytrain.errors import Interrupted, RunFailed
@@ -75,17 +76,11 @@ def epoch_batches(t: Training, epoch: int, first: int) -> list[torch.Tensor]:
     return [shard(order[b * size : (b + 1) * size], t.world) for b in range(first, t.batches)]
 
 
-def _on(batch: torch.Tensor, device: torch.device, channels_last: bool) -> torch.Tensor:
-    """A streamed batch moved to the device (asynchronously from pinned memory)."""
-    batch = batch.to(device, non_blocking=True)
-    return batch.contiguous(memory_format=torch.channels_last) if channels_last else batch
-
-
 def batch_inputs(t: Training, indices: list[torch.Tensor]) -> Iterator[torch.Tensor]:
     """The inputs of each batch, in order: sliced from the split, or streamed from workers."""
     if t.stream is not None:
         batches = t.stream.epoch([i.cpu() for i in indices])
-        return (_on(b, t.device, t.channels_last) for b in batches)
+        return ahead(batches, t.device, t.channels_last)  # copied one batch early
     if t.lengths is not None:  # each batch padded only to its longest text
         return trimmed(cast(torch.Tensor, t.x), t.lengths, indices)
     return (t.x[i] for i in indices)
