@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import IntEnum
@@ -87,3 +88,17 @@ def suggest(word: str, choices: list[str]) -> str:
     """' (did you mean 'x'?)' when one choice is close to word, else ''."""
     close = difflib.get_close_matches(str(word), choices, n=1, cutoff=0.6)
     return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\udc80-\udcff]")
+
+
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code - 0xDC00 if code >= 0xDC80 else code:02x}"
+
+
+def shown(text: object) -> str:
+    """Text for the terminal: control characters (a file name's escape sequences) and bytes of a
+    name that are not UTF-8 are written as \\xNN, never sent raw to the console."""
+    return _UNPRINTABLE.sub(_escape, str(text))

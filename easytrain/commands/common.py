@@ -34,7 +34,9 @@ AllowCodeOpt = Annotated[
 
 
 def error(message: str) -> None:
-    for line in message.splitlines() or [message]:
+    from easytrain.errors import shown  # a file name's escape sequences are not sent raw
+
+    for line in shown(message).splitlines() or [message]:
         print(f"error: {line}" if not line.startswith("  ") else line, file=sys.stderr)
 
 

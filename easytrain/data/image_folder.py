@@ -16,7 +16,7 @@ from easytrain.data import cache
 from easytrain.data.images import EXTENSIONS, Decoded, decode_all
 from easytrain.data.raw import RawData
 from easytrain.data.stream import STREAM_ABOVE, physical_memory
-from easytrain.errors import RecipeError, RunFailed
+from easytrain.errors import RecipeError, RunFailed, shown
 
 SHOWN = 10  # bad files named in an error; the rest are counted
 
@@ -30,15 +30,23 @@ def _scan(folder: Path) -> list[Stamp]:
     os.scandir, not pathlib: a listing of 20,000 files is the whole cost of a cache hit.
     """
     found: list[Stamp] = []
-    pending = [("", str(folder))]
+    top = os.stat(folder)
+    pending = [("", str(folder), ((top.st_dev, top.st_ino),))]
     while pending:
-        prefix, path = pending.pop()
+        prefix, path, above = pending.pop()  # above: the folders this one is inside
         with os.scandir(path) as entries:
             for entry in entries:
                 if entry.name.startswith("."):
                     continue
                 if entry.is_dir():
-                    pending.append((f"{prefix}{entry.name}/", entry.path))
+                    real = os.stat(entry.path)
+                    if (real.st_dev, real.st_ino) in above:
+                        raise RecipeError(
+                            f"{shown(entry.path)} is a symbolic link that loops back to a folder "
+                            "it is in; remove it (easytrain follows links into sub-folders)"
+                        )
+                    key = (real.st_dev, real.st_ino)
+                    pending.append((f"{prefix}{entry.name}/", entry.path, (*above, key)))
                 elif entry.is_file() and os.path.splitext(entry.name)[1].lower() in EXTENSIONS:
                     stat = entry.stat()
                     found.append((prefix + entry.name, stat.st_size, stat.st_mtime_ns))
@@ -55,6 +63,14 @@ def class_folders(root: Path, key: str) -> dict[str, list[Stamp]]:
             + ("holds images but no class folders" if loose else "has no class folders")
             + f"; lay it out as {root}/<class>/<image>.png, one folder per class"
         )
+    for folder in folders:
+        try:
+            folder.name.encode("utf-8")
+        except UnicodeEncodeError:  # bytes that are not UTF-8: no class name can hold them
+            raise RecipeError(
+                f"{root} ({key}): the class folder name {shown(folder.name)} is not UTF-8 "
+                "text; rename it (it becomes the class label in predictions)"
+            ) from None
     classes = {folder.name: _scan(folder) for folder in folders}
     empty = [name for name, files in classes.items() if not files]
     if empty:

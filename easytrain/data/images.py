@@ -105,13 +105,19 @@ def _check(data: torch.Tensor, head: bytes) -> None:
 
 
 def _decode_bmp(data: bytes) -> torch.Tensor:
-    """torchvision.io has no BMP decoder; Pillow (a torchvision dependency) reads it."""
+    """torchvision.io has no BMP decoder, nor one for animated WebP; Pillow (a torchvision
+    dependency) reads both (an animation: its first frame)."""
     import numpy as np
 
     with _open(data) as image:
         image.load()
         array = np.asarray(image.convert("RGB"))
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
+
+
+def _animated_webp(head: bytes) -> bool:
+    """An animated WebP (VP8X chunk, animation flag): torchvision's decoder refuses those."""
+    return head[:4] == b"RIFF" and head[8:16] == b"WEBPVP8X" and bool(head[20] & 0x02)
 
 
 def _to_channels(image: torch.Tensor, channels: int) -> torch.Tensor:
@@ -129,8 +135,8 @@ def decode_one(path: Path, channels: int, size: tuple[int, int] | None) -> torch
 
 def decode_bytes(data: torch.Tensor, channels: int, size: tuple[int, int] | None) -> torch.Tensor:
     """decode_one for an encoded image already in memory (uint8 bytes), e.g. sent to a server."""
-    head = bytes(data[:16].tolist())
-    if head[:2] == b"BM":
+    head = bytes(data[:32].tolist())
+    if head[:2] == b"BM" or _animated_webp(head):  # Pillow reads an animation's first frame
         image = _decode_bmp(data.numpy().tobytes())
     else:
         _check(data, head)
@@ -139,6 +145,8 @@ def decode_bytes(data: torch.Tensor, channels: int, size: tuple[int, int] | None
         image = decode_image(data, mode=mode)
         if image.dtype != torch.uint8:  # 16-bit PNGs: scaled (value >> 8), not cut to the low byte
             image = F.to_dtype(image, torch.uint8, scale=True)
+        if image.ndim == 4:  # an animated GIF, every frame: its first, as Pillow shows it
+            image = image[0]
     image = _to_channels(image, channels)
     if size is not None and tuple(image.shape[1:]) != size:
         image = F.resize(image, list(size), antialias=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING, Protocol, TextIO
 
+from easytrain.errors import shown
+
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
@@ -38,7 +40,7 @@ class PlainReporter:
         self.epochs = 0
 
     def info(self, message: str) -> None:
-        print(message, file=self.stream, flush=True)
+        print(shown(message), file=self.stream, flush=True)
 
     def start_epoch(self, epoch: int, epochs: int, steps: int, done: int = 0) -> None:
         self.epochs = epochs
@@ -86,7 +88,7 @@ class RichReporter:
         self.epochs = 0
 
     def info(self, message: str) -> None:
-        self.console.print(message, highlight=False)
+        self.console.print(shown(message), highlight=False)
 
     def start_epoch(self, epoch: int, epochs: int, steps: int, done: int = 0) -> None:
         self.epochs = epochs
