@@ -1,7 +1,7 @@
 """Every shipped recipe validates, and its resolved dump validates again to the same recipe.
 
-Validation checks that data paths exist. Recipes whose data a user brings (data/titanic.csv,
-data/cats-vs-dogs/train …) are validated with an empty stand-in at that path instead, and the
+Validation checks that data paths exist. Recipes whose data a user brings (data/cats-vs-dogs/train,
+the model folders of pretrained models …) are validated with an empty stand-in at that path instead, and the
 test says so with a warning; tests/e2e/test_data_sources.py runs them on real data.
 """
 

@@ -21,7 +21,7 @@ import pytest
 import torch
 import yaml
 
-from tests.conftest import RECIPES, cli
+from tests.conftest import RECIPES, ROOT, cli
 from tests.data.makers import color_folder
 from tests.hardening.tally import record
 
@@ -121,8 +121,7 @@ RECIPES_WITH_DATA = {
     "digits.yaml": None,
     "iris.yaml": None,
     "diabetes.yaml": None,
-    "table-classification.yaml": "Survived,Pclass,Sex,Age,SibSp,Parch,Fare,Embarked\n"
-    + "".join(f"{i % 2},{i % 3 + 1},{'mf'[i % 2]},{20 + i},0,0,{7.5 + i},S\n" for i in range(40)),
+    "table-classification.yaml": (ROOT / "data" / "penguins.csv").read_text(),  # its sample
     "text-classification.yaml": "review,sentiment\n"
     + "".join(f"{'good fine' if i % 2 else 'bad awful'} film,{'pn'[i % 2]}\n" for i in range(40)),
 }
