@@ -49,13 +49,25 @@ def explained(tmp_path: Path, recipe: str, *overrides: str) -> dict:
     [
         ("{type: mlp, hidden: [8]}", "attributions.csv"),
         ("{type: cnn, layers: [{conv: {channels: 4}}, flatten]}", "images.png"),
-        ("{type: resnet18}", "images.png"),
     ],
 )
 def test_builtin_data(tmp_path, model, files):
     recipe = RECIPES / ("iris.yaml" if "mlp" in model else "digits.yaml")
     found = explained(tmp_path, str(recipe), f"model={model}")
     assert files in found["files"]
+
+
+@pytest.mark.slow
+def test_torchvision_model(tmp_path):
+    from tests.explain.test_explain import corner_folder
+
+    folder = corner_folder(tmp_path / "corner", per_class=16)
+    recipe = tmp_path / "t.yaml"
+    recipe.write_text(
+        f"data: {{source: image_folder, path: {folder}, channels: 1, cache: false}}\n"
+    )
+    found = explained(tmp_path, str(recipe), "model={type: resnet18}")
+    assert "images.png" in found["files"] and len(found["explained"]) == 2
 
 
 @pytest.mark.slow
