@@ -182,3 +182,23 @@ def test_text_table_and_run_at_once(tmp_path):
     assert recipe["model"]["type"] == "embedding_bag"
     run_dir = next((tmp_path / "runs" / "topics").iterdir())
     assert summary(run_dir)["metrics"]["test"]["accuracy"] >= 0.9
+
+
+@pytest.mark.parametrize("suffix", [".tsv", ".jsonl", ".parquet"])
+def test_other_table_formats(tmp_path, suffix):
+    from sklearn import datasets
+
+    frame = datasets.load_wine(as_frame=True).frame
+    path = tmp_path / f"wine{suffix}"
+    if suffix == ".parquet":
+        pytest.importorskip("pyarrow")
+        frame.to_parquet(path)
+    elif suffix == ".jsonl":
+        frame.to_json(path, orient="records", lines=True)
+    else:
+        frame.to_csv(path, sep="\t", index=False)
+    made = cli("init", str(path), "--out", "r.yaml", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    recipe = yaml.safe_load((tmp_path / "r.yaml").read_text())
+    assert recipe["data"]["path"] == str(path) and len(recipe["data"]["features"]) == 13
+    assert cli("validate", "r.yaml", cwd=tmp_path).returncode == 0
