@@ -16,6 +16,7 @@ from easytrain.engine.checkpoint import write_atomic
 from easytrain.engine.optim import output_count
 from easytrain.errors import RecipeError
 from easytrain.models import ModelSpec
+from easytrain.models.budget import check_fits
 from easytrain.models.summary import summarize
 from easytrain.pipeline.context import RunContext
 
@@ -77,6 +78,8 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
         model: nn.Module = build_hf(config, spec, text, data.classes, pretrained)
         return _scaled(model, data), spec
     build, config = _builder(ctx, config, data, pretrained)
+    if not isinstance(config, CustomModelConfig):  # a user's class is not built twice
+        check_fits(build, config, spec)  # before allocating: refused with the estimate if too big
     torch.manual_seed(ctx.recipe.seed)  # the same seed gives the same initial weights
     model = build(config, spec)
     return _scaled(model, data), spec
