@@ -77,6 +77,9 @@ REGRESSION = {
     "mape": lambda: np.mean(np.abs(YR - PR) / np.abs(YR)),
     "r2": lambda: 1 - np.sum((YR - PR) ** 2) / np.sum((YR - YR.mean()) ** 2),
 }
+# language models: each example's summed answer-token loss and its answer-token count
+NLL, TOKENS = RNG.uniform(0, 40, N), RNG.integers(1, 20, N)
+LANGUAGE = {"perplexity": lambda: np.exp(NLL.sum() / TOKENS.sum())}
 
 
 def test_the_catalog_is_the_one_list() -> None:
@@ -85,7 +88,7 @@ def test_the_catalog_is_the_one_list() -> None:
     for name, info in CATALOG.items():
         assert callable(getattr(compute, name)), name
         assert registry.get("metric", name).info == info
-    covered = set(MULTICLASS) | set(BINARY) | set(REGRESSION)
+    covered = set(MULTICLASS) | set(BINARY) | set(REGRESSION) | set(LANGUAGE)
     assert covered == set(CATALOG), "every metric has a reference computation below"
 
 
@@ -128,3 +131,8 @@ def test_per_class_table_and_confusion_matrix() -> None:
     for t in range(C):
         for p in range(C):
             assert counts[t, p] == np.sum((t == Y) & (p == PRED))
+
+
+def test_perplexity_is_the_exponential_of_the_mean_token_loss() -> None:
+    got = compute.perplexity(NLL, TOKENS, None)
+    assert got == pytest.approx(float(LANGUAGE["perplexity"]()), rel=1e-9)
