@@ -335,3 +335,36 @@ def test_the_shipped_recipe_runs_with_a_model_folder(tmp_path: Path) -> None:
     assert result["metrics"]["test"]["perplexity"] > 1
     assert (tmp_path / "run" / "export" / "adapter" / "adapter_config.json").is_file()
     assert len((tmp_path / "run" / "samples.jsonl").read_text().splitlines()) == 3
+
+
+def test_prompt_completion_csv_with_a_format_string_and_left_truncation(setup, tmp_path) -> None:
+    from easytrain.data import chat
+    from easytrain.models.hf_files import load_tokenizer
+
+    path = tmp_path / "pairs.csv"
+    path.write_text("question,answer\nWhat colour is the moon ?,The moon is silver .\n")
+    _, model = setup
+    tokenizer = load_tokenizer(HFConfig(name=str(model)))
+    data = ChatData(path=path, prompt="question", completion="answer", template="Q {prompt} A ")
+    rows, _ = chat.read_chats(data)
+    ids, labels, prompt = chat.encode_chat(tokenizer, rows[0], data)
+    assert prompt == "Q What colour is the moon ? A "
+    answer = tokenizer.decode([t for t in labels if t != -100])
+    assert answer == "The moon is silver . <|end|>"  # the answer and the end-of-text token
+    cut = data.model_copy(update={"max_length": 4, "truncation": "left"})
+    assert chat.encode_chat(tokenizer, rows[0], cut)[0] == ids[-4:]
+
+
+def test_quantized_base_weights_need_cuda(setup, tmp_path: Path) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    path, model = setup
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(
+        f"data: {{source: chat, path: {path}}}\n"
+        f"model: {{type: hf, name: {model}, trainable: lora, quantize: 4bit}}\n"
+    )
+    done = cli("run", str(recipe), "--out", str(tmp_path / "run"))
+    assert done.returncode == 2, done.stderr
+    assert "model.quantize: 4bit base weights need a CUDA GPU" in done.stderr
+    assert "Traceback" not in done.stderr
