@@ -79,10 +79,11 @@ def _walk(
         if tag and not (last and missing):  # `text:` is a data source and a TextData key
             branch = (tuple(path), str(part))
             continue
-        if isinstance(node, dict) and part in node:
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and part < len(node):
-            node = node[part]
+        container: Any = node  # a mapping or a list, indexed by a key or a position
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
+            node = container[part]
         elif isinstance(part, str) and (not last or not missing):
             branch = (tuple(path), part)
             continue  # a tag such as 'cnn' or 'conv', or a member of a union: 'constrained-float'

@@ -31,7 +31,9 @@ def _scan(folder: Path) -> list[Stamp]:
     """
     found: list[Stamp] = []
     top = os.stat(folder)
-    pending = [("", str(folder), ((top.st_dev, top.st_ino),))]
+    pending: list[tuple[str, str, tuple[tuple[int, int], ...]]] = [
+        ("", str(folder), ((top.st_dev, top.st_ino),))
+    ]
     while pending:
         prefix, path, above = pending.pop()  # above: the folders this one is inside
         with os.scandir(path) as entries:
