@@ -14,9 +14,16 @@ from typing import Any
 from easytrain.errors import RunFailed
 
 MAX_INPUT_VALUES = 100_000_000  # numbers in one example: 400 MB as float32, far above any real one
-TRAINING_STATE: dict[str, type | tuple[type, ...]] = {  # last.pt's `state`: LoopState's fields and the types they must have
-    "epoch": int, "batch": int, "step": int, "history": list, "best_value": (float, int, type(None)),
-    "best_epoch": (int, type(None)), "bad_epochs": int,
+TRAINING_STATE: dict[
+    str, type | tuple[type, ...]
+] = {  # last.pt's `state`: LoopState's fields and the types they must have
+    "epoch": int,
+    "batch": int,
+    "step": int,
+    "history": list,
+    "best_value": (float, int, type(None)),
+    "best_epoch": (int, type(None)),
+    "bad_epochs": int,
 }
 LAST_KEYS = ("model", "optimizer", "schedule", "ranks", "state")
 
@@ -53,7 +60,11 @@ def load_into(model: Any, state: dict[str, Any], path: Path) -> None:
     ]
     problems = [
         f"{len(found)} {what}: {', '.join(found[:3])}{' …' if len(found) > 3 else ''}"
-        for what, found in (("missing", missing), ("unexpected", unexpected), ("of another size", sizes))
+        for what, found in (
+            ("missing", missing),
+            ("unexpected", unexpected),
+            ("of another size", sizes),
+        )
         if found
     ]
     if problems:
@@ -89,14 +100,17 @@ def training_checkpoint(saved: Any, path: Path) -> dict[str, Any]:
 
 def input_shape(value: Any, path: Path) -> list[int]:
     """An example's shape from preprocessing.json: positive whole numbers, of a size that fits."""
-    if not isinstance(value, list) or not value or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in value)
     ):
         raise _fail(path, f"input_shape {value!r} is not a list of positive whole numbers")
     if math.prod(value) > MAX_INPUT_VALUES:
         raise _fail(
-            path, f"input_shape {value} is {math.prod(value):,} numbers per example; "
-            f"more than {MAX_INPUT_VALUES:,} is no real model's input"
+            path,
+            f"input_shape {value} is {math.prod(value):,} numbers per example; "
+            f"more than {MAX_INPUT_VALUES:,} is no real model's input",
         )
     return value
 
@@ -115,8 +129,10 @@ def data_card(card: Any, path: Path) -> dict[str, Any]:
         raise _fail(path, "its 'preprocessing' is not a mapping")
     inner = card.get("preprocessing", {}).get("input_shape")
     if inner is not None and inner != card["input_shape"]:
-        raise _fail(path, f"input_shape {card['input_shape']} and preprocessing.input_shape "
-                          f"{inner} disagree")
+        raise _fail(
+            path,
+            f"input_shape {card['input_shape']} and preprocessing.input_shape {inner} disagree",
+        )
     return card
 
 
@@ -133,9 +149,16 @@ def sample(saved: Any, path: Path, shape: list[int]) -> Any:
 
 
 SUMMARY_TYPES: dict[str, Any] = {  # summary.json's entries that a report reads, and their types
-    "metrics": dict, "gates": list, "per_class": dict, "confusion_matrix": dict,
-    "data": (dict, type(None)), "threshold": (dict, type(None)), "timings": dict,
-    "best_epoch": (int, type(None)), "epochs_completed": int, "status": str,
+    "metrics": dict,
+    "gates": list,
+    "per_class": dict,
+    "confusion_matrix": dict,
+    "data": (dict, type(None)),
+    "threshold": (dict, type(None)),
+    "timings": dict,
+    "best_epoch": (int, type(None)),
+    "epochs_completed": int,
+    "status": str,
 }
 GATE_KEYS = ("metric", "split", "value", "op", "bound", "passed", "missed_by")
 

@@ -18,8 +18,15 @@ FIRST = (200, 10, 10)
 def _animated(fmt: str) -> torch.Tensor:
     frames = [Image.new("RGB", (8, 6), FIRST)] + [Image.new("RGB", (8, 6), (0, 0, 250))] * 2
     buffer = io.BytesIO()
-    frames[0].save(buffer, format=fmt, save_all=True, append_images=frames[1:], duration=50,
-                   loop=0, lossless=True)
+    frames[0].save(
+        buffer,
+        format=fmt,
+        save_all=True,
+        append_images=frames[1:],
+        duration=50,
+        loop=0,
+        lossless=True,
+    )
     return torch.frombuffer(bytearray(buffer.getvalue()), dtype=torch.uint8)
 
 

@@ -22,9 +22,11 @@ def _folder(root: Path, classes: tuple[str, ...] = ("cat", "dog"), n: int = 6) -
 
 def _run(tmp_path: Path, folder: Path) -> tuple[int, str]:
     recipe = tmp_path / "images.yaml"
-    recipe.write_text(f"data: {{source: image_folder, path: {folder}, cache: false}}\n"
-                      "model: {type: mlp, hidden: [8]}\n"
-                      "train: {epochs: 1, tensorboard: false}\nevaluate: {plots: false}\n")
+    recipe.write_text(
+        f"data: {{source: image_folder, path: {folder}, cache: false}}\n"
+        "model: {type: mlp, hidden: [8]}\n"
+        "train: {epochs: 1, tensorboard: false}\nevaluate: {plots: false}\n"
+    )
     done = cli("run", str(recipe), "--out", str(tmp_path / "run"))
     return done.returncode, done.stderr
 

@@ -27,8 +27,9 @@ def test_class_weights_on_a_regression_table_are_refused(tmp_path: Path) -> None
     table = tmp_path / "prices.csv"
     table.write_text("x,y\n" + "".join(f"{i},{i * 0.37:.2f}\n" for i in range(60)))
     recipe = tmp_path / "regress.yaml"
-    recipe.write_text(f"data: {{source: table, path: {table}, target: y}}\n"
-                      "train: {class_weights: auto}\n")
+    recipe.write_text(
+        f"data: {{source: table, path: {table}, target: y}}\ntrain: {{class_weights: auto}}\n"
+    )
     done = easytrain("run", str(recipe), "--out", str(tmp_path / "run"), *QUIET)
     assert done.returncode == ExitCode.BAD_RECIPE, done.stderr
     assert "train.class_weights: class weights are for classification" in done.stderr

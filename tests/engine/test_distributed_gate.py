@@ -21,8 +21,15 @@ evaluate: {plots: false, gates: {accuracy: 0.9999}}
 def test_a_missed_gate_with_two_processes_is_reported_as_a_gate_failure(tmp_path: Path) -> None:
     recipe = tmp_path / "gate.yaml"
     recipe.write_text(RECIPE)
-    done = easytrain("run", str(recipe), "--out", str(tmp_path / "run"), "--nproc-per-node", "2",
-                     env={"OMP_NUM_THREADS": "1"})
+    done = easytrain(
+        "run",
+        str(recipe),
+        "--out",
+        str(tmp_path / "run"),
+        "--nproc-per-node",
+        "2",
+        env={"OMP_NUM_THREADS": "1"},
+    )
     assert done.returncode == ExitCode.GATE_FAILED, done.stderr
     assert "error: quality gate failed: test accuracy" in done.stderr
     for noise in ("Traceback", "training process", "failed (exitcode", "ChildFailedError"):

@@ -32,6 +32,7 @@ AREAS: dict[str, tuple[str, ...]] = {
         "crafted pickle",
         "a recipe naming",
         "run folder:",
+        "damaged run folder:",
     ),
     "Server": ("serve:",),
 }

@@ -57,8 +57,11 @@ def _shrunk(saved: dict) -> dict:
 
 
 def _card_shape(shape: Any) -> Callable[[dict], dict]:
-    return lambda card: {**card, "input_shape": shape,
-                         "preprocessing": {**card["preprocessing"], "input_shape": shape}}
+    return lambda card: {
+        **card,
+        "input_shape": shape,
+        "preprocessing": {**card["preprocessing"], "input_shape": shape},
+    }
 
 
 LAST, BEST = "checkpoints/last.pt", "checkpoints/best.pt"
@@ -76,54 +79,90 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str, str]] = {
     "best.pt is a list": (_pt(BEST, lambda _: [1]), EXPORT, BEST, "no 'model' entry"),
     "best.pt weights missing": (
         _pt(BEST, lambda s: {**s, "model": dict(list(s["model"].items())[:1])}),
-        EVALUATE, BEST, "missing",
+        EVALUATE,
+        BEST,
+        "missing",
     ),
     "best.pt weights not tensors": (_pt(BEST, _with("model", {"a": 1})), EXPORT, BEST, "tensors"),
     "sample_inputs.pt of another shape": (
-        _pt("sample_inputs.pt", lambda s: {"x": torch.zeros(3, 7)}), EXPORT, "sample_inputs.pt",
+        _pt("sample_inputs.pt", lambda s: {"x": torch.zeros(3, 7)}),
+        EXPORT,
+        "sample_inputs.pt",
         "shape [7]",
     ),
     "sample_inputs.pt is a list": (
-        _pt("sample_inputs.pt", lambda _: [1]), EXPORT, "sample_inputs.pt", "no tensor 'x'",
+        _pt("sample_inputs.pt", lambda _: [1]),
+        EXPORT,
+        "sample_inputs.pt",
+        "no tensor 'x'",
     ),
     "preprocessing.json of another shape": (
-        _json("preprocessing.json", _card_shape([7])), EXPORT, "sample_inputs.pt", "[7]",
+        _json("preprocessing.json", _card_shape([7])),
+        EXPORT,
+        "sample_inputs.pt",
+        "[7]",
     ),
     "preprocessing.json absurd input_shape": (
-        _json("preprocessing.json", _card_shape([10**6, 10**6])), EXPORT, "preprocessing.json",
+        _json("preprocessing.json", _card_shape([10**6, 10**6])),
+        EXPORT,
+        "preprocessing.json",
         "numbers per example",
     ),
     "preprocessing.json negative input_shape": (
-        _json("preprocessing.json", _card_shape([-3])), EXPORT, "preprocessing.json",
+        _json("preprocessing.json", _card_shape([-3])),
+        EXPORT,
+        "preprocessing.json",
         "positive whole numbers",
     ),
     "preprocessing.json is a list": (
-        _json("preprocessing.json", lambda _: [1]), EXPORT, "preprocessing.json", "not a mapping",
+        _json("preprocessing.json", lambda _: [1]),
+        EXPORT,
+        "preprocessing.json",
+        "not a mapping",
     ),
     "preprocessing.json classes a number": (
-        _json("preprocessing.json", _with("classes", 5)), EXPORT, "preprocessing.json", "classes",
+        _json("preprocessing.json", _with("classes", 5)),
+        EXPORT,
+        "preprocessing.json",
+        "classes",
     ),
     "summary.json metrics a list": (
-        _json("summary.json", _with("metrics", [1])), REPORT, "summary.json", "'metrics'",
+        _json("summary.json", _with("metrics", [1])),
+        REPORT,
+        "summary.json",
+        "'metrics'",
     ),
     "summary.json metrics not numbers": (
-        _json("summary.json", _with("metrics", {"test": {"accuracy": "high"}})), REPORT,
-        "summary.json", "metrics.test",
+        _json("summary.json", _with("metrics", {"test": {"accuracy": "high"}})),
+        REPORT,
+        "summary.json",
+        "metrics.test",
     ),
-    "summary.json is a list": (_json("summary.json", lambda _: [1]), REPORT, "summary.json",
-                               "not a mapping"),
+    "summary.json is a list": (
+        _json("summary.json", lambda _: [1]),
+        REPORT,
+        "summary.json",
+        "not a mapping",
+    ),
     "summary.json gate incomplete": (
-        _json("summary.json", _with("gates", [{"metric": 1}])), REPORT, "summary.json", "a gate",
+        _json("summary.json", _with("gates", [{"metric": 1}])),
+        REPORT,
+        "summary.json",
+        "a gate",
     ),
     "summary.json per_class a number": (
-        _json("summary.json", _with("per_class", 7)), REPORT, "summary.json", "'per_class'",
+        _json("summary.json", _with("per_class", 7)),
+        REPORT,
+        "summary.json",
+        "'per_class'",
     ),
 }
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
-def test_a_damaged_run_file_is_named_in_one_line(case: str, finished_run: Path,
-                                                 tmp_path: Path) -> None:
+def test_a_damaged_run_file_is_named_in_one_line(
+    case: str, finished_run: Path, tmp_path: Path
+) -> None:
     damage, command, named, reason = CASES[case]
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
@@ -133,11 +172,12 @@ def test_a_damaged_run_file_is_named_in_one_line(case: str, finished_run: Path,
     assert done.returncode == ExitCode.RUN_FAILED, done.stderr
     assert errors == [errors[0]] and errors[0].startswith(f"error: {run / named}: "), done.stderr
     assert reason in errors[0], errors[0]
-    tally.record(f"damaged run folder: {case}", f"exit {done.returncode}")
+    tally.record(f"damaged run folder: a damaged {named}", f"exit {done.returncode}, named")
 
 
-def test_a_folder_where_a_temporary_file_goes_is_stepped_around(finished_run: Path,
-                                                                tmp_path: Path) -> None:
+def test_a_folder_where_a_temporary_file_goes_is_stepped_around(
+    finished_run: Path, tmp_path: Path
+) -> None:
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
     for blocked in (".report.html.tmp", "export/.model.onnx.tmp", "checkpoints/.x.tmp"):
@@ -149,7 +189,9 @@ def test_a_folder_where_a_temporary_file_goes_is_stepped_around(finished_run: Pa
     resumed = cli("run", str(run / "recipe.yaml"), "--out", str(run), "--resume", "train.epochs=3")
     assert resumed.returncode == 0, resumed.stderr
     assert (run / "checkpoints" / ".x.tmp").is_dir()  # not ours: left alone
-    tally.record("damaged run folder: folder where a temp file goes", "exit 0", 3)
+    tally.record(
+        "damaged run folder: a folder where a temporary file goes", "exit 0, stepped around", 3
+    )
 
 
 READ_ONLY = """
@@ -164,16 +206,31 @@ exec "$@"
 def _read_only(run: Path, *command: str) -> subprocess.CompletedProcess[str]:
     """The command with `run` mounted read-only (a user and mount namespace: no root needed)."""
     return subprocess.run(
-        ["unshare", "-rm", "sh", "-c", READ_ONLY, "sh", str(run), sys.executable, "-m",
-         "easytrain", *command], capture_output=True, text=True, cwd=ROOT, timeout=120,
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            READ_ONLY,
+            "sh",
+            str(run),
+            sys.executable,
+            "-m",
+            "easytrain",
+            *command,
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
     )
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("command", [EVALUATE, REPORT, EXPORT, RESUME], ids=" ".join)
-def test_a_read_only_run_folder_is_said_before_any_work(command: tuple[str, ...],
-                                                        finished_run: Path,
-                                                        tmp_path: Path) -> None:
+def test_a_read_only_run_folder_is_said_before_any_work(
+    command: tuple[str, ...], finished_run: Path, tmp_path: Path
+) -> None:
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
     probe = _read_only(run, "--help")
@@ -185,4 +242,7 @@ def test_a_read_only_run_folder_is_said_before_any_work(command: tuple[str, ...]
     assert f"error: {run} is not writable (Read-only file system)" in done.stderr, done.stderr
     for work in ("test:", "export:", "epoch 3", "report →"):  # refused before working
         assert work not in done.stderr, done.stderr
-    tally.record("damaged run folder: read-only", f"exit {done.returncode}")
+    tally.record(
+        "damaged run folder: mounted read-only (evaluate, report, export, --resume)",
+        f"exit {done.returncode}, before any work",
+    )

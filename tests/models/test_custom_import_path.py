@@ -29,7 +29,8 @@ def test_a_module_beside_the_recipe_imports_under_allow_code(tmp_path: Path) -> 
     env = {"PYTHONPATH": os.pathsep.join(p for p in [os.environ.get("PYTHONPATH")] if p)}
     for command in ("validate", "run"):
         extra = ["--out", str(tmp_path / "run")] if command == "run" else []
-        done = easytrain(command, str(project / "recipe.yaml"), "--allow-code", *extra,
-                         cwd=elsewhere, env=env)
+        done = easytrain(
+            command, str(project / "recipe.yaml"), "--allow-code", *extra, cwd=elsewhere, env=env
+        )
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "run" / "checkpoints" / "best.pt").is_file()

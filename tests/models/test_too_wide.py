@@ -11,8 +11,10 @@ from tests.conftest import cli
 
 def test_a_layer_too_wide_for_memory_is_refused_with_the_estimate(tmp_path: Path) -> None:
     recipe = tmp_path / "wide.yaml"
-    recipe.write_text("data: {name: iris}\nmodel: {type: mlp, hidden: [100000000000]}\n"
-                      "train: {epochs: 1, tensorboard: false}\n")
+    recipe.write_text(
+        "data: {name: iris}\nmodel: {type: mlp, hidden: [100000000000]}\n"
+        "train: {epochs: 1, tensorboard: false}\n"
+    )
     done = cli("run", str(recipe), "--out", str(tmp_path / "run"))
     assert done.returncode == ExitCode.BAD_RECIPE, done.stderr
     assert "error: model: 800,000,000,003 parameters take 3,200.0 GB" in done.stderr
@@ -22,6 +24,8 @@ def test_a_layer_too_wide_for_memory_is_refused_with_the_estimate(tmp_path: Path
 
 def test_a_model_that_fits_is_built_as_before(tmp_path: Path) -> None:
     recipe = tmp_path / "small.yaml"
-    recipe.write_text("data: {name: iris}\nmodel: {type: mlp, hidden: [16]}\n"
-                      "train: {epochs: 1, tensorboard: false}\nevaluate: {plots: false}\n")
+    recipe.write_text(
+        "data: {name: iris}\nmodel: {type: mlp, hidden: [16]}\n"
+        "train: {epochs: 1, tensorboard: false}\nevaluate: {plots: false}\n"
+    )
     assert cli("run", str(recipe), "--out", str(tmp_path / "run")).returncode == 0
