@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +47,14 @@ class Trainables:
     strategy: str = "ddp"  # fsdp: weights and optimizer state are gathered from every process
 
 
+def _as_dict(state: LoopState) -> dict[str, Any]:
+    """dataclasses.asdict, without its deep copy of every value: the history's rows hold numbers
+    only, so copying each row is enough (asdict took ~5 ms per checkpoint at 200 epochs)."""
+    found = {f.name: getattr(state, f.name) for f in fields(state)}
+    found["history"] = [dict(row) for row in state.history]
+    return found
+
+
 def save(path: Path, parts: Trainables, state: LoopState, loss_sum: float, world: World,
          recipe: dict[str, Any]) -> None:
     """Every process hands over its RNG state and partial loss; rank 0 writes the file."""
@@ -63,7 +71,7 @@ def save(path: Path, parts: Trainables, state: LoopState, loss_sum: float, world
             "schedule": parts.schedule.state_dict(),
             "scaler": parts.precision.state_dict(),
             "ranks": ranks,  # per process: RNG state, training loss summed so far this epoch
-            "state": asdict(state),
+            "state": _as_dict(state),
             "recipe": recipe,
         },
         path,

@@ -191,7 +191,8 @@ def cpu_copy(value: Any) -> Any:
     if isinstance(value, dict):  # copy.copy keeps a state_dict's _metadata (its versions)
         copied = copy.copy(value)
         for key, item in value.items():
-            copied[key] = cpu_copy(item)
+            if isinstance(item, (dict, list, tuple, torch.Tensor)):  # not numbers, strings
+                copied[key] = cpu_copy(item)
         return copied
     if isinstance(value, list):
         return [cpu_copy(item) for item in value]
