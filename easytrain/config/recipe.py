@@ -11,7 +11,7 @@ import re
 from functools import cache
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, Discriminator, Field, Tag, create_model
+from pydantic import AfterValidator, Discriminator, Field, Tag, create_model, model_validator
 
 from easytrain.config.backbones import TorchvisionConfig, torchvision_models
 from easytrain.config.base import Section, Seed
@@ -93,6 +93,16 @@ class Recipe(Section):
     """Hyper-parameter search for `easytrain tune`; `easytrain run` ignores it."""
     track: TrackConfig | None = None
     """Experiment trackers beside TensorBoard (MLflow); left out, only the run folder records the run."""
+
+    @model_validator(mode="after")
+    def _lora_for_language_models(self) -> Recipe:
+        """A language model (data.source chat) trains LoRA adapters unless model.trainable says
+        otherwise: fine-tuning all its weights needs several times the memory."""
+        model = self.model
+        chat = getattr(self.data, "source", None) == "chat"
+        if chat and isinstance(model, HFConfig) and "trainable" not in model.model_fields_set:
+            object.__setattr__(self, "model", model.model_copy(update={"trainable": "lora"}))
+        return self
 
 
 # section → (registry kind, discriminating key, default implementation)
