@@ -368,3 +368,15 @@ def test_quantized_base_weights_need_cuda(setup, tmp_path: Path) -> None:
     assert done.returncode == 2, done.stderr
     assert "model.quantize: 4bit base weights need a CUDA GPU" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_language_model_trains_lora_unless_the_recipe_says_otherwise(setup, tmp_path) -> None:
+    path, model = setup
+    for keys, wanted in (("", "lora"), (", trainable: all", "all")):
+        recipe = tmp_path / "recipe.yaml"
+        recipe.write_text(
+            f"data: {{source: chat, path: {path}}}\nmodel: {{type: hf, name: {model}{keys}}}\n"
+        )
+        done = cli("validate", str(recipe))
+        assert done.returncode == 0, done.stderr
+        assert f"trainable: {wanted}\n" in done.stdout
