@@ -8,6 +8,8 @@ import math
 import time
 from typing import TYPE_CHECKING
 
+import torch
+
 from easytrain.engine import checkpoint
 from easytrain.engine.distributed import all_sum, from_main, model_state
 from easytrain.engine.setup import Training
@@ -18,6 +20,17 @@ from easytrain.tracking.csvlog import write_metrics_csv
 
 if TYPE_CHECKING:
     from easytrain.tracking.tensorboard import TensorBoardLog
+
+
+def _val_batch(t: Training) -> int:
+    """Examples per validation forward pass: rows of features (tables) in one pass of up to 64 MB
+    of inputs, which makes a small split one pass; anything else as many as a training batch,
+    at least 256 (images and token ids: their activations grow far faster than their inputs)."""
+    floor = max(t.batch_size, 256)
+    x = t.val.x if t.val is not None else None
+    if isinstance(x, torch.Tensor) and x.ndim == 2 and x.is_floating_point() and len(x):
+        return max(floor, (64 << 20) // (x.shape[1] * x.element_size()))
+    return floor
 
 
 def validate(t: Training, state: LoopState, sums: EpochSums, epoch: int) -> dict[str, float]:
@@ -37,7 +50,7 @@ def validate(t: Training, state: LoopState, sums: EpochSums, epoch: int) -> dict
             loss_fn=t.loss_fn,
             names=t.metric_names,
             registry=t.registry,
-            batch_size=max(t.batch_size, 256),
+            batch_size=_val_batch(t),
             device=t.device,
         )
         row |= {f"val_{name}": value for name, value in scores.items()}
