@@ -24,6 +24,11 @@ FORMATS = (CHECKPOINT, *formats.FILES)
 
 class Predictor:
     def __init__(self, run: LoadedRun, format: str | None = None):
+        if "chat" in (run.card["preprocessing"].get("encoding") or {}):
+            raise RecipeError(
+                f"{run.run_dir} is a language model (data.source chat): it answers prompts; use "
+                f'easytrain generate {run.run_dir} "a prompt" (or serve\'s POST /generate)'
+            )
         self.run = run
         self.format = format or CHECKPOINT
         if self.format not in FORMATS:

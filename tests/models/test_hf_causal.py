@@ -166,6 +166,8 @@ def test_sampling_is_the_same_for_a_seed(sft_run: Path) -> None:
     assert generated(sft_run, *args, "--seed", "7") == first
     others = {tuple(generated(sft_run, *args, "--seed", str(s))) for s in range(3)}
     assert len(others) > 1  # a seed is what makes the draws differ
+    refused = cli("predict", str(sft_run), "--text", "hi")
+    assert refused.returncode == 2 and "easytrain generate" in refused.stderr
 
 
 LORA_RECIPE = """name: sft-lora
