@@ -82,7 +82,8 @@ def predict_split(
     if task == "language_model":
         from easytrain.models.hf_causal import token_losses
 
-        totals, counts = token_losses(model, x, y, min(batch_size, 16), device)
+        # 8 rows of (length × vocabulary) logits at a time: a 150k vocabulary makes them large
+        totals, counts = token_losses(model, x, y, min(batch_size, 8), device)
         return float(totals.sum() / max(counts.sum(), 1)), Predictions(totals, counts, None)
     out = outputs(model, x, batch_size, device)
     loss = float(loss_fn(out, y.to(device)))
