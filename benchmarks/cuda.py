@@ -23,8 +23,7 @@ import torch
 import torchvision
 from torch import nn
 
-from easytrain.config.base import Section
-from easytrain.config.data import SplitConfig
+from easytrain.config.data import DataSource, SplitConfig
 from easytrain.config.load import load_recipe
 from easytrain.data.raw import RawData
 from easytrain.pipeline.run import RunOptions, run_pipeline
@@ -39,7 +38,7 @@ SETTINGS = [  # label, precision, channels_last, compile
 ]
 
 
-class ImagesData(Section):
+class ImagesData(DataSource):
     """Random images for this benchmark."""
 
     source: Literal["bench_images"] = "bench_images"
@@ -110,7 +109,8 @@ def easytrain(device: str, rows: int, size: int, batch: int, setting: tuple) -> 
             "monitor: train_loss}\nevaluate: {metrics: [accuracy], plots: false}\n"
         )
         held_out = 2 * batch / rows  # a small test split; no validation pass
-        loaded = load_recipe(recipe, [f"data.split={{val: 0.0, test: {held_out}}}"])
+        split = f"data.split={{val: 0.0, test: {held_out}, stratify: false}}"
+        loaded = load_recipe(recipe, [split])
         run_dir = Path(folder) / "run"
         run_dir.mkdir()
         with open("/dev/null", "w") as quiet:
@@ -129,11 +129,11 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=2048, help="images per epoch")
     parser.add_argument("--size", type=int, default=224)
     parser.add_argument("--device", default="cuda")
-    parser.add_argument("--quick", action="store_true", help="64×64, 64 images, batch 16")
+    parser.add_argument("--quick", action="store_true", help="64×64, 128 images, batch 16")
     parser.add_argument("--no-compile", action="store_true", help="leave out the compiled row")
     args = parser.parse_args()
     if args.quick:
-        args.batch, args.images, args.size = 16, 64, 64
+        args.batch, args.images, args.size = 16, 128, 64
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         raise SystemExit(
             "no CUDA GPU here: nothing to measure (--device cpu --quick checks it runs)"

@@ -1,11 +1,15 @@
-"""Training-loop overhead: easytrain vs a hand-written PyTorch loop (vs Lightning, if installed).
+"""Training-loop overhead: easytrain vs a hand-written PyTorch loop (vs Lightning and Keras 3 on
+torch, if installed: pip install 'easytrain[bench]').
 
-Same model, same data (in memory), same batch size, same number of optimizer steps, same
-optimizer. Each contender runs `--repeats` times, interleaved; the table shows the best steps/s
-of each and its ratio to the hand-written loop.
+Long epochs: same model, same data (in memory), same batch size, same number of optimizer steps,
+same optimizer; the best steps/s of each contender and its ratio to the hand-written loop.
+Small data (benchmarks/smalldata.py): digits, 200 short epochs with validation and a checkpoint
+each; each contender a fresh process; training and whole-process seconds and their ratios.
+Contenders run `--repeats` times, interleaved.
 
-    python -m benchmarks.overhead                 # both workloads
-    python -m benchmarks.overhead --repeats 5 --epochs 3
+    OMP_NUM_THREADS=1 python -m benchmarks.overhead            # every workload (~15 min, 2 cores)
+    OMP_NUM_THREADS=1 python -m benchmarks.overhead --quick    # a short run of each (~2 min)
+    python -m benchmarks.overhead --only small --repeats 3
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import os
 import tempfile
 import time
 import warnings
@@ -167,32 +172,68 @@ def run_lightning(rows: int, shape: tuple[int, ...], batch: int, epochs: int) ->
     return epochs * math.ceil(n / batch) / Timer.seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-    default_registry().add("data", "bench", "benchmarks.overhead:load", BenchData)
-    logging.getLogger("lightning").setLevel(logging.ERROR)
-    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
-    warnings.filterwarnings("ignore")
-    torch.set_num_threads(torch.get_num_threads())
+def long_epochs(epochs: int, repeats: int) -> None:
     contenders = {"hand-written loop": run_hand, "easytrain": run_easytrain, "Lightning": run_lightning}
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.epochs} epochs, "
-          f"best of {args.repeats}\n")
     print("| workload | contender | steps/s | vs hand-written |")
     print("| --- | --- | ---: | ---: |")
     for workload, (rows, shape, batch) in WORKLOADS.items():
         best: dict[str, float | None] = {}
-        for _ in range(args.repeats):
+        for _ in range(repeats):
             for name, contender in contenders.items():
-                rate = contender(rows, shape, batch, args.epochs)
+                rate = contender(rows, shape, batch, epochs)
                 best[name] = None if rate is None else max(rate, best.get(name) or 0.0)
         for name, rate in best.items():
             if rate is None:
                 print(f"| {workload} | {name} | not installed | |")
             else:
                 print(f"| {workload} | {name} | {rate:,.0f} | {rate / best['hand-written loop']:.3f} |")
+
+
+def small_data(epochs: int, repeats: int) -> None:
+    from benchmarks import smalldata
+
+    found: dict[str, list[tuple[float, float]]] = {}
+    for _ in range(repeats):
+        for contender in ("hand", "easytrain", "lightning", "keras"):
+            if smalldata.installed(contender):
+                found.setdefault(contender, []).append(smalldata.measure(contender, epochs))
+    hand_train = min(t for t, _ in found["hand"])
+    hand_process = min(p for _, p in found["hand"])
+    print(f"| digits, MLP 64-256-256-10, batch 32, {epochs} epochs | training (s) | vs hand | "
+          "process (s) | vs hand |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for contender, name in smalldata.NAMES.items():
+        if contender not in found:
+            print(f"| {name} | not installed | | | |")
+            continue
+        train, process = min(t for t, _ in found[contender]), min(p for _, p in found[contender])
+        print(f"| {name} | {train:.1f} | {train / hand_train:.2f} | {process:.1f} | "
+              f"{process / hand_process:.2f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=2, help="long-epoch workloads")
+    parser.add_argument("--small-epochs", type=int, default=200, help="the small-data workload")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--only", choices=["long", "small"], help="one kind of workload")
+    parser.add_argument("--quick", action="store_true",
+                        help="1 epoch / 20 small epochs, 1 repeat: checks it runs, not a measurement")
+    args = parser.parse_args()
+    if args.quick:
+        args.epochs, args.small_epochs, args.repeats = 1, 20, 1
+    default_registry().add("data", "bench", "benchmarks.overhead:load", BenchData)
+    logging.getLogger("lightning").setLevel(logging.ERROR)
+    logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+    warnings.filterwarnings("ignore")
+    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, best of {args.repeats}, "
+          f"load average {os.getloadavg()[0]:.1f}\n")
+    if args.only != "small":
+        print(f"Long epochs ({args.epochs} each):\n")
+        long_epochs(args.epochs, args.repeats)
+    if args.only != "long":
+        print("\nSmall data (a fresh process each; training = the contender's fit):\n")
+        small_data(args.small_epochs, args.repeats)
 
 
 if __name__ == "__main__":
