@@ -12,7 +12,7 @@ SOURCES = {
     "easytrain.config.layers": "c54654131f2662441633bc57",
     "easytrain.config.model": "f8a71db1584755bcfbc3dc95",
     "easytrain.config.preprocess": "b75aa0ca51e0cb4ff5d62682",
-    "easytrain.config.recipe": "98c92e4767d68b5e3ea1fe31",
+    "easytrain.config.recipe": "f72dbfb0fda5523aa1971a24",
     "easytrain.config.sequence_models": "b4634684604e5ab557415f66",
     "easytrain.config.track": "2d1e4509482f8ac71578a74f",
     "easytrain.config.train": "f76cb8a07665e0ed447d8e0a",
