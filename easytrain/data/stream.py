@@ -104,6 +104,10 @@ class EpochBatches:
             pin_memory=pin_memory,
             persistent_workers=stream.workers > 0,
             prefetch_factor=4 if stream.workers > 0 else None,
+            # the workers' seeds come from a generator of their own: drawn from the global one,
+            # they would shift the dropout masks after them, and a streamed run would no longer
+            # train exactly like an in-memory one (the inputs are made without randomness)
+            generator=torch.Generator().manual_seed(0),
         )
 
     def __iter__(self) -> Iterator[list[int]]:
