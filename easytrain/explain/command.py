@@ -21,7 +21,7 @@ import torch
 from easytrain.deploy.loaded import LoadedRun, load_run
 from easytrain.errors import RunFailed
 from easytrain.explain import attributions as attr
-from easytrain.explain import render
+from easytrain.explain import choose, render
 from easytrain.explain.importance import permutation_importance, table_groups
 from easytrain.metrics import CATALOG, DEFAULTS
 from easytrain.metrics.scoring import outputs, predictions
@@ -182,90 +182,36 @@ def _table(job: Job) -> dict[str, Any]:
         rows,
         labels,
         per_column,
-        _names(run, y[torch.from_numpy(rows)]),
-        _names(run, pred[rows]),
+        choose.names(run, y[torch.from_numpy(rows)]),
+        choose.names(run, pred[rows]),
         confidence[rows],
     )
     return {"metric": metric, "importance": ranked, "attribution_method": method, "files": files}
-
-
-def _names(run: LoadedRun, values: Any) -> list[str]:
-    values = np.asarray(values).reshape(len(values), -1)[:, 0]
-    classes = run.card["classes"]
-    return [classes[int(v)] if classes else f"{float(v):.4g}" for v in values]
-
-
-def _pick(
-    correct: np.ndarray, confidence: np.ndarray, n: int, labels: np.ndarray | None = None
-) -> np.ndarray:
-    """Up to n examples: the most confident mistakes (at most half), then right answers, the
-    most confident of each label in turn (so that several classes are shown)."""
-    order = np.argsort(-confidence, kind="stable")
-    wrong = order[~correct[order]][: n // 2]
-    right = order[correct[order]]
-    if labels is not None:
-        rank = np.zeros(len(right), dtype=np.int64)  # place of each among its label's answers
-        seen: dict[int, int] = {}
-        for i, index in enumerate(right):
-            rank[i] = seen.get(int(labels[index]), 0)
-            seen[int(labels[index])] = rank[i] + 1
-        right = right[np.argsort(rank, kind="stable")]
-    return np.concatenate([wrong, right[: n - len(wrong)]]).astype(np.int64)
 
 
 def _images(job: Job) -> dict[str, Any]:
     run, model, x, y, n, folder, notes = job.unpack()
     out = outputs(model, x, BATCH, torch.device("cpu"))
     pred, confidence = _confidence(run, out, y)
-    chosen = _pick(pred == y.numpy(), confidence, n, y.numpy())
+    chosen = choose.pick(pred == y.numpy(), confidence, n, y.numpy())
     index = torch.from_numpy(chosen)
     images = x[index]
     target = attr.targets(out[index])
     maps = attr.integrated_gradients(model, images, target).abs().sum(dim=1)
-    true, predicted = _names(run, y[index]), _names(run, pred[chosen])
+    true, predicted = choose.names(run, y[index]), choose.names(run, pred[chosen])
     files = render.image_grid(
         folder, images, maps.numpy(), run.card["preprocessing"], true, predicted, confidence[chosen]
     )
     notes.append(
-        f"{len(chosen)} images ({_which(pred == y.numpy(), chosen)}): the bright parts of each "
+        f"{len(chosen)} images ({choose.which(pred == y.numpy(), chosen)}): the bright parts of each "
         "map moved the predicted class's score most (integrated gradients, baseline: the "
         "average image)"
     )
     return {
         "attribution_method": "integrated_gradients",
         "files": files,
-        "explained": _explained(chosen, true, predicted, confidence[chosen]),
+        "explained": choose.explained(chosen, true, predicted, confidence[chosen]),
     }
-
-
-def _explained(
-    chosen: np.ndarray, true: list[str], predicted: list[str], confidence: np.ndarray
-) -> list[dict[str, Any]]:
-    """The explained examples in order (as in images.png / tokens.html): their row in the split."""
-    return [
-        {"row": int(row), "true": t, "predicted": p, "confidence": float(c)}
-        for row, t, p, c in zip(chosen, true, predicted, confidence, strict=True)
-    ]
-
-
-def _which(correct: np.ndarray, chosen: np.ndarray) -> str:
-    wrong = int((~correct[chosen]).sum())
-    return f"{wrong} wrong, {len(chosen) - wrong} right"
-
-
-def _tokens(
-    run: LoadedRun, settings: dict[str, Any], ids: torch.Tensor, pad: int
-) -> list[list[str]]:
-    """Each row of token ids back to its tokens (padding left out): easytrain's vocabulary, or
-    the pretrained model's tokenizer saved in the run folder."""
-    rows = [[i for i in row.tolist() if i != pad] for row in ids]
-    if "vocab" in settings:
-        vocab = settings["vocab"]
-        return [[vocab[i - 2] if i >= 2 else "<unk>" for i in row] for row in rows]
-    from easytrain.models.hf import load_tokenizer
-
-    tokenizer = load_tokenizer(folder=run.run_dir / settings["tokenizer"])
-    return [tokenizer.convert_ids_to_tokens(row) for row in rows]
 
 
 def _text(job: Job) -> dict[str, Any]:
@@ -281,22 +227,22 @@ def _text(job: Job) -> dict[str, Any]:
     out = outputs(model, x, BATCH, torch.device("cpu"))
     pred, confidence = _confidence(run, out, y)
     correct = pred == y.numpy() if run.card["classes"] else np.ones(len(y), dtype=bool)
-    chosen = _pick(correct, confidence, n)
+    chosen = choose.pick(correct, confidence, n)
     index = torch.from_numpy(chosen)
     ids = x[index]
     pad = int(settings.get("pad_id", 0))
     blank = int(settings.get("pad_token_id", pad))
     values = attr.token_attributions(model, ids, attr.targets(out[index]), layer, pad, blank)
-    tokens = _tokens(run, settings, ids, pad)
-    true, predicted = _names(run, y[index]), _names(run, pred[chosen])
+    tokens = choose.tokens(run, settings, ids, pad)
+    true, predicted = choose.names(run, y[index]), choose.names(run, pred[chosen])
     files = render.token_html(folder, tokens, values.numpy(), true, predicted, confidence[chosen])
     notes.append(
-        f"{len(chosen)} texts ({_which(correct, chosen)}): red tokens pushed the model "
+        f"{len(chosen)} texts ({choose.which(correct, chosen)}): red tokens pushed the model "
         "towards its prediction, blue ones away (layer integrated gradients over the "
         "token embeddings)"
     )
     return {
         "attribution_method": "layer_integrated_gradients",
         "files": files,
-        "explained": _explained(chosen, true, predicted, confidence[chosen]),
+        "explained": choose.explained(chosen, true, predicted, confidence[chosen]),
     }
