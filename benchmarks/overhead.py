@@ -54,7 +54,9 @@ class BenchData(DataSource):
 def make_data(rows: int, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
     generator = np.random.default_rng(0)
     x = generator.standard_normal((rows, *shape), dtype=np.float32)
-    y = (x.reshape(rows, -1)[:, :8].sum(axis=1) > 0).astype(np.int64) * 5 + generator.integers(0, 5, rows)
+    y = (x.reshape(rows, -1)[:, :8].sum(axis=1) > 0).astype(np.int64) * 5 + generator.integers(
+        0, 5, rows
+    )
     return x, y
 
 
@@ -66,19 +68,34 @@ def load(config: BenchData) -> RawData:
 def model_section(shape: tuple[int, ...]) -> str:
     if len(shape) == 1:
         return "{type: mlp, hidden: [256, 256], dropout: 0.0}"
-    return ("{type: cnn, layers: [{conv: {channels: 16, padding: same}}, {pool: 2}, "
-            "{conv: {channels: 32, padding: same}}, {pool: 2}, flatten, {dense: {units: 64}}]}")
+    return (
+        "{type: cnn, layers: [{conv: {channels: 16, padding: same}}, {pool: 2}, "
+        "{conv: {channels: 32, padding: same}}, {pool: 2}, flatten, {dense: {units: 64}}]}"
+    )
 
 
 def hand_model(shape: tuple[int, ...]) -> nn.Module:
     """The same networks as easytrain builds, written out by hand."""
     if len(shape) == 1:
-        return nn.Sequential(nn.Flatten(), nn.Linear(shape[0], 256), nn.ReLU(), nn.Linear(256, 256),
-                             nn.ReLU(), nn.Linear(256, 10))
+        return nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(shape[0], 256),
+            nn.ReLU(),
+            nn.Linear(256, 256),
+            nn.ReLU(),
+            nn.Linear(256, 10),
+        )
     return nn.Sequential(
-        nn.Conv2d(1, 16, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(32 * 7 * 7, 64), nn.ReLU(), nn.Linear(64, 10),
+        nn.Conv2d(1, 16, 3, padding="same"),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding="same"),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(32 * 7 * 7, 64),
+        nn.ReLU(),
+        nn.Linear(64, 10),
     )
 
 
@@ -96,10 +113,14 @@ def run_easytrain(rows: int, shape: tuple[int, ...], batch: int, epochs: int) ->
         run_dir = Path(folder) / "run"
         run_dir.mkdir()
         with open("/dev/null", "w") as quiet:
-            result = run_pipeline(loaded, run_dir, default_registry(), PlainReporter(quiet),
-                                  RunOptions(device="cpu"))
+            result = run_pipeline(
+                loaded, run_dir, default_registry(), PlainReporter(quiet), RunOptions(device="cpu")
+            )
         assert result["status"] == "succeeded"
-        seconds = [float(line.split(",")[-1]) for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]]
+        seconds = [
+            float(line.split(",")[-1])
+            for line in (run_dir / "metrics.csv").read_text().splitlines()[1:]
+        ]
         train_rows = int(rows * 0.99)
         return epochs * math.ceil(train_rows / batch) / sum(seconds)
 
@@ -164,16 +185,27 @@ def run_lightning(rows: int, shape: tuple[int, ...], batch: int, epochs: int) ->
 
     torch.manual_seed(0)
     loader = DataLoader(TensorDataset(x[:n], y[:n]), batch_size=batch, shuffle=True)
-    trainer = L.Trainer(max_epochs=epochs, enable_model_summary=False, accelerator="cpu", devices=1, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False,
-                        callbacks=[Timer()])
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        enable_model_summary=False,
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        callbacks=[Timer()],
+    )
     Timer.seconds = 0.0
     trainer.fit(Module(), loader)
     return epochs * math.ceil(n / batch) / Timer.seconds
 
 
 def long_epochs(epochs: int, repeats: int) -> None:
-    contenders = {"hand-written loop": run_hand, "easytrain": run_easytrain, "Lightning": run_lightning}
+    contenders = {
+        "hand-written loop": run_hand,
+        "easytrain": run_easytrain,
+        "Lightning": run_lightning,
+    }
     print("| workload | contender | steps/s | vs hand-written |")
     print("| --- | --- | ---: | ---: |")
     for workload, (rows, shape, batch) in WORKLOADS.items():
@@ -186,7 +218,9 @@ def long_epochs(epochs: int, repeats: int) -> None:
             if rate is None:
                 print(f"| {workload} | {name} | not installed | |")
             else:
-                print(f"| {workload} | {name} | {rate:,.0f} | {rate / best['hand-written loop']:.3f} |")
+                print(
+                    f"| {workload} | {name} | {rate:,.0f} | {rate / best['hand-written loop']:.3f} |"
+                )
 
 
 def small_data(epochs: int, repeats: int) -> None:
@@ -199,16 +233,20 @@ def small_data(epochs: int, repeats: int) -> None:
                 found.setdefault(contender, []).append(smalldata.measure(contender, epochs))
     hand_train = min(t for t, _ in found["hand"])
     hand_process = min(p for _, p in found["hand"])
-    print(f"| digits, MLP 64-256-256-10, batch 32, {epochs} epochs | training (s) | vs hand | "
-          "process (s) | vs hand |")
+    print(
+        f"| digits, MLP 64-256-256-10, batch 32, {epochs} epochs | training (s) | vs hand | "
+        "process (s) | vs hand |"
+    )
     print("| --- | ---: | ---: | ---: | ---: |")
     for contender, name in smalldata.NAMES.items():
         if contender not in found:
             print(f"| {name} | not installed | | | |")
             continue
         train, process = min(t for t, _ in found[contender]), min(p for _, p in found[contender])
-        print(f"| {name} | {train:.1f} | {train / hand_train:.2f} | {process:.1f} | "
-              f"{process / hand_process:.2f} |")
+        print(
+            f"| {name} | {train:.1f} | {train / hand_train:.2f} | {process:.1f} | "
+            f"{process / hand_process:.2f} |"
+        )
 
 
 def main() -> None:
@@ -217,8 +255,11 @@ def main() -> None:
     parser.add_argument("--small-epochs", type=int, default=200, help="the small-data workload")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=["long", "small"], help="one kind of workload")
-    parser.add_argument("--quick", action="store_true",
-                        help="1 epoch / 20 small epochs, 1 repeat: checks it runs, not a measurement")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 epoch / 20 small epochs, 1 repeat: checks it runs, not a measurement",
+    )
     args = parser.parse_args()
     if args.quick:
         args.epochs, args.small_epochs, args.repeats = 1, 20, 1
@@ -226,8 +267,10 @@ def main() -> None:
     logging.getLogger("lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, best of {args.repeats}, "
-          f"load average {os.getloadavg()[0]:.1f}\n")
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, best of {args.repeats}, "
+        f"load average {os.getloadavg()[0]:.1f}\n"
+    )
     if args.only != "small":
         print(f"Long epochs ({args.epochs} each):\n")
         long_epochs(args.epochs, args.repeats)

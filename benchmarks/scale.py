@@ -34,8 +34,17 @@ def measure(procs: int, epochs: int, batch: int, device: str) -> tuple[float, fl
         recipe = Path(folder) / "scale.yaml"
         recipe.write_text(RECIPE.format(epochs=epochs, batch=batch))
         out = Path(folder) / "run"
-        command = [sys.executable, "-m", "easytrain", "run", str(recipe), "--out", str(out),
-                   "--device", device]
+        command = [
+            sys.executable,
+            "-m",
+            "easytrain",
+            "run",
+            str(recipe),
+            "--out",
+            str(out),
+            "--device",
+            device,
+        ]
         if procs > 1:
             command += ["--nproc-per-node", str(procs)]
         subprocess.run(command, check=True, capture_output=True, text=True)
@@ -55,8 +64,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64, help="per process")
     parser.add_argument("--device", default="cpu")
     args = parser.parse_args()
-    print(f"digits, MLP 1024×1024, batch {args.batch} per process, {args.epochs - 1} timed epochs, "
-          f"device {args.device}\n")
+    print(
+        f"digits, MLP 1024×1024, batch {args.batch} per process, {args.epochs - 1} timed epochs, "
+        f"device {args.device}\n"
+    )
     print("| processes | steps/s | samples/s | scaling efficiency |")
     print("| ---: | ---: | ---: | ---: |")
     base = None

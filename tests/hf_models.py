@@ -127,7 +127,10 @@ def chat_tokenizer_for(texts: list[str]):
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     tokenizer.train_from_iterator(texts, trainers.WordLevelTrainer(special_tokens=CHAT_SPECIALS))
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, unk_token="<unk>", pad_token="<pad>", eos_token="<|end|>",
+        tokenizer_object=tokenizer,
+        unk_token="<unk>",
+        pad_token="<pad>",
+        eos_token="<|end|>",
         model_max_length=256,
     )
     fast.chat_template = CHAT_TEMPLATE
@@ -168,10 +171,14 @@ def chat_rows(count: int = 8) -> list[dict]:
     rows = []
     for i in range(count):
         thing, colour = THINGS[i % len(THINGS)], COLOURS[(i * 3) % len(COLOURS)]
-        rows.append({"messages": [
-            {"role": "user", "content": f"What colour is the {thing} ?"},
-            {"role": "assistant", "content": f"The {thing} is {colour} ."},
-        ]})
+        rows.append(
+            {
+                "messages": [
+                    {"role": "user", "content": f"What colour is the {thing} ?"},
+                    {"role": "assistant", "content": f"The {thing} is {colour} ."},
+                ]
+            }
+        )
     return rows
 
 

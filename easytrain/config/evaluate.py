@@ -163,9 +163,13 @@ def read_baseline(path: Path) -> dict[str, Any]:
         raise ValueError(f"{file} has no 'metrics'; point at a run's summary.json or run folder")
     for split, values in summary["metrics"].items():
         if not isinstance(values, dict):
-            raise ValueError(f"{file}: metrics.{split} is {values!r:.60}, not metric names and numbers")
+            raise ValueError(
+                f"{file}: metrics.{split} is {values!r:.60}, not metric names and numbers"
+            )
         for name, value in values.items():  # max_drop does arithmetic on them
-            if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int | float)
+            ):
                 raise ValueError(f"{file}: metrics.{split}.{name} is {value!r:.60}, not a number")
     return summary
 

@@ -68,7 +68,9 @@ def validate_data(
         for key, message in check_recipe(data, registry.names("metric"))
     ]
     try:
-        recipe = model.model_validate(data, context={"allow_code": allow_code, "registry": registry})
+        recipe = model.model_validate(
+            data, context={"allow_code": allow_code, "registry": registry}
+        )
     except ValidationError as exc:
         problems = to_problems(exc, data, positions, model) + problems
         ordered = sorted(set(problems), key=problem_order)
@@ -112,14 +114,20 @@ def check_recipe(data: dict[str, Any], metrics: list[str] | None = None) -> list
             problems.append((key, reason))
     if _get(data, "train", "class_weights") is not None and task == "regression":
         problems.append(
-            (("train", "class_weights"), "class weights are for classification, but this data is regression")
+            (
+                ("train", "class_weights"),
+                "class weights are for classification, but this data is regression",
+            )
         )
     problems += tune_problems(data, fractions["val"])
     problems += hf_problems(data) + hf_folder_problems(data)
     gate_split = _get(data, "evaluate", "gate_split", default="test")
     if _get(data, "evaluate", "gates") and fractions.get(gate_split) == 0:
         problems.append(
-            (("evaluate", "gates"), f"gates check the {gate_split} split, but data.split.{gate_split} is 0")
+            (
+                ("evaluate", "gates"),
+                f"gates check the {gate_split} split, but data.split.{gate_split} is 0",
+            )
         )
     return problems
 

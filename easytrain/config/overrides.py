@@ -43,7 +43,9 @@ def _delete(data: dict[str, Any], positions: Positions, parts: list[str], origin
         )
         if not present:
             raise RecipeError(
-                Problem(f"nothing to delete: '{'.'.join(parts)}' is not in the recipe", where=origin)
+                Problem(
+                    f"nothing to delete: '{'.'.join(parts)}' is not in the recipe", where=origin
+                )
             )
         parent, node, path = node, node[index], (*path, index)
     del parent[path[-1]]

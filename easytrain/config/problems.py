@@ -116,9 +116,7 @@ def _unknown_member(kind: str, ctx: dict[str, Any], value: Any, loc: Path_) -> t
         )
     key = "source" if loc and loc[0] == "data" else "type"
     tag = ctx.get("tag", "")
-    what = (
-        f"data source '{tag}'" if key == "source" else f"{loc[-1] if loc else ''} type '{tag}'"
-    )
+    what = f"data source '{tag}'" if key == "source" else f"{loc[-1] if loc else ''} type '{tag}'"
     if loc and loc[0] == "model" and "layers" in loc:
         what, key = f"layer '{tag}'", ""
     if loc[:2] == ("preprocess", "augment"):
@@ -127,7 +125,10 @@ def _unknown_member(kind: str, ctx: dict[str, Any], value: Any, loc: Path_) -> t
     choices = ", ".join(expected)
     if loc and loc[0] == "model":  # any torchvision classification model is a model type too
         hint = suggest(tag, [*expected, *torchvision_models()])
-        return f"unknown {what}{hint}; choose from: {choices}, or a torchvision model (resnet18 …)", path
+        return (
+            f"unknown {what}{hint}; choose from: {choices}, or a torchvision model (resnet18 …)",
+            path,
+        )
     return f"unknown {what}{suggest(tag, expected)}; choose from: {choices}", path
 
 

@@ -49,7 +49,9 @@ ModelConfig = (
 )
 RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
-TORCHVISION_TAG = TorchvisionConfig.union_tag  # the member for `type: resnet18` and every torchvision model
+TORCHVISION_TAG = (
+    TorchvisionConfig.union_tag
+)  # the member for `type: resnet18` and every torchvision model
 IMPORT_TAG = CustomModelConfig.union_tag  # the member for `type: package.module:Class`
 
 

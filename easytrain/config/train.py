@@ -106,7 +106,9 @@ class SchedulerConfig(Section):
     def _one_warmup(self) -> SchedulerConfig:
         if sum(bool(w) for w in (self.warmup_epochs, self.warmup_steps, self.warmup_ratio)) > 1:
             raise ValueError("give one of warmup_epochs, warmup_steps or warmup_ratio")
-        if self.name == "onecycle" and (self.warmup_epochs or self.warmup_steps or self.warmup_ratio):
+        if self.name == "onecycle" and (
+            self.warmup_epochs or self.warmup_steps or self.warmup_ratio
+        ):
             raise ValueError("onecycle warms up by itself (pct_start); remove the warmup")
         return self
 

@@ -92,15 +92,21 @@ class _Builder:
                 continue
             if not isinstance(key_node, yaml.ScalarNode):
                 self.problems.append(
-                    Problem("a key must be a plain word, not a list or mapping",
-                            key=dotted(path), where=self.where(key_node))
+                    Problem(
+                        "a key must be a plain word, not a list or mapping",
+                        key=dotted(path),
+                        where=self.where(key_node),
+                    )
                 )
                 continue
             key = self._key(key_node)
             if key in result:
                 self.problems.append(
-                    Problem(f"duplicate key '{key}' (first at line {first_line[key]})",
-                            key=dotted((*path, key)), where=self.where(key_node))
+                    Problem(
+                        f"duplicate key '{key}' (first at line {first_line[key]})",
+                        key=dotted((*path, key)),
+                        where=self.where(key_node),
+                    )
                 )
                 continue
             first_line[key] = key_node.start_mark.line + 1
@@ -115,8 +121,11 @@ class _Builder:
             value = self.build(source, path)
             if not isinstance(value, dict):
                 self.problems.append(
-                    Problem("'<<' merges a mapping (an alias such as *defaults), not a single value",
-                            key=dotted(path), where=self.where(source))
+                    Problem(
+                        "'<<' merges a mapping (an alias such as *defaults), not a single value",
+                        key=dotted(path),
+                        where=self.where(source),
+                    )
                 )
                 continue
             merged |= value
@@ -126,7 +135,9 @@ class _Builder:
         if key_node.tag in _STANDARD_TAGS:
             return self._scalars.construct_object(key_node)
         self.problems.append(
-            Problem(f"YAML tag '{key_node.tag}' is not allowed on a key", where=self.where(key_node))
+            Problem(
+                f"YAML tag '{key_node.tag}' is not allowed on a key", where=self.where(key_node)
+            )
         )
         return key_node.value
 

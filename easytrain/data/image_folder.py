@@ -155,7 +155,9 @@ def _decode(config: ImageFolderData, files: list[Path], stamps: list, notes: lis
 def _size(image_size: int | tuple[int, int] | None) -> tuple[int, int] | None:
     if image_size is None:
         return None
-    return (image_size, image_size) if isinstance(image_size, int) else (image_size[0], image_size[1])
+    return (
+        (image_size, image_size) if isinstance(image_size, int) else (image_size[0], image_size[1])
+    )
 
 
 def load(config: ImageFolderData) -> RawData:

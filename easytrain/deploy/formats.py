@@ -104,10 +104,8 @@ def load(name: str, path: Path, architecture: Callable[[], nn.Module]) -> Runner
 
         return OnnxRunner(path)
     if name == "hf":
-        from easytrain.models import hf_image
+        from easytrain.models import hf_causal, hf_image
         from easytrain.models.hf import load_hf_folder
-
-        from easytrain.models import hf_causal
 
         built = architecture()
         if hf_causal.inner(built) is not None:

@@ -118,9 +118,7 @@ def model_inputs(predictor: Predictor, body: _Request) -> "torch.Tensor":
     return prep.rows(frame, lambda i: f"rows[{i}]", "rows")
 
 
-def create_app(
-    predictor: Predictor, max_bytes: int, limit: DecodeLimit | None = None
-) -> "FastAPI":
+def create_app(predictor: Predictor, max_bytes: int, limit: DecodeLimit | None = None) -> "FastAPI":
     from fastapi import FastAPI, HTTPException
 
     limit = limit or DecodeLimit()
@@ -205,8 +203,11 @@ def serve_run(
     from easytrain.deploy.serve_generate import create_generate_app, is_language_model
 
     if is_language_model(run_dir):  # a fine-tuned language model answers POST /generate
-        print(f"serving {run_dir} on http://{host}:{port}: POST /generate, GET /health",
-              file=sys.stderr, flush=True)
+        print(
+            f"serving {run_dir} on http://{host}:{port}: POST /generate, GET /health",
+            file=sys.stderr,
+            flush=True,
+        )
         uvicorn.run(create_generate_app(run_dir), host=host, port=port, log_level="warning")
         return
     predictor = Predictor(load_run(run_dir, allow_code), format)

@@ -30,7 +30,9 @@ def start(world: World, device: torch.device) -> torch.device:
         torch.cuda.set_device(device)
     if not dist.is_initialized():
         backend = "nccl" if device.type == "cuda" else "gloo"
-        dist.init_process_group(backend, timeout=TIMEOUT, device_id=device if device.type == "cuda" else None)
+        dist.init_process_group(
+            backend, timeout=TIMEOUT, device_id=device if device.type == "cuda" else None
+        )
     return device
 
 
@@ -73,7 +75,9 @@ def from_main(obj: Any, world: World) -> Any:
     return box[0]
 
 
-def parallel(model: torch.nn.Module, strategy: str, world: World, device: torch.device) -> torch.nn.Module:
+def parallel(
+    model: torch.nn.Module, strategy: str, world: World, device: torch.device
+) -> torch.nn.Module:
     """DDP around the model, or FSDP2 sharding of it (in place); one process: the model itself."""
     if not world.distributed:
         return model
@@ -87,7 +91,9 @@ def parallel(model: torch.nn.Module, strategy: str, world: World, device: torch.
         return model
     from torch.nn.parallel import DistributedDataParallel
 
-    return DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    return DistributedDataParallel(
+        model, device_ids=[device.index] if device.type == "cuda" else None
+    )
 
 
 def _options(full: bool = True) -> Any:
@@ -105,7 +111,9 @@ def model_state(model: torch.nn.Module, strategy: str, world: World) -> dict[str
     return model.state_dict()
 
 
-def load_model_state(model: torch.nn.Module, state: dict[str, Any], strategy: str, world: World) -> None:
+def load_model_state(
+    model: torch.nn.Module, state: dict[str, Any], strategy: str, world: World
+) -> None:
     if world.distributed and strategy == "fsdp":
         from torch.distributed.checkpoint.state_dict import set_model_state_dict
 
@@ -114,8 +122,9 @@ def load_model_state(model: torch.nn.Module, state: dict[str, Any], strategy: st
         model.load_state_dict(state)
 
 
-def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, strategy: str,
-                    world: World) -> dict[str, Any]:
+def optimizer_state(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, strategy: str, world: World
+) -> dict[str, Any]:
     if world.distributed and strategy == "fsdp":
         from torch.distributed.checkpoint.state_dict import get_optimizer_state_dict
 
@@ -123,8 +132,13 @@ def optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer, st
     return optimizer.state_dict()
 
 
-def load_optimizer_state(model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                         state: dict[str, Any], strategy: str, world: World) -> None:
+def load_optimizer_state(
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    state: dict[str, Any],
+    strategy: str,
+    world: World,
+) -> None:
     if world.distributed and strategy == "fsdp":
         from torch.distributed.checkpoint.state_dict import set_optimizer_state_dict
 

@@ -19,11 +19,25 @@ class Launch:
     rdzv_id: str | None = None
 
     def torchrun_args(self) -> list[str]:
-        args = ["--nproc-per-node", str(self.nproc_per_node), "--nnodes", self.nnodes,
-                "--node-rank", str(self.node_rank), "--max-restarts", "0"]
+        args = [
+            "--nproc-per-node",
+            str(self.nproc_per_node),
+            "--nnodes",
+            self.nnodes,
+            "--node-rank",
+            str(self.node_rank),
+            "--max-restarts",
+            "0",
+        ]
         if self.rdzv_endpoint:
-            args += ["--rdzv-backend", "c10d", "--rdzv-endpoint", self.rdzv_endpoint,
-                     "--rdzv-id", self.rdzv_id or "easytrain"]
+            args += [
+                "--rdzv-backend",
+                "c10d",
+                "--rdzv-endpoint",
+                self.rdzv_endpoint,
+                "--rdzv-id",
+                self.rdzv_id or "easytrain",
+            ]
         else:
             args.append("--standalone")  # one machine: a free local port, no rendezvous server
         return args
@@ -45,8 +59,11 @@ def launch(settings: Launch, worker_args: list[str]) -> int:
         rank, failure = exc.get_first_failure()
         code = failure.exitcode if failure.exitcode in (1, 2, 3, 130) else int(ExitCode.RUN_FAILED)
         if code not in (ExitCode.GATE_FAILED, ExitCode.INTERRUPTED):
-            print(f"error: training process {rank} failed (exit code {failure.exitcode}); "
-                  "the others were stopped", file=sys.stderr)
+            print(
+                f"error: training process {rank} failed (exit code {failure.exitcode}); "
+                "the others were stopped",
+                file=sys.stderr,
+            )
         return code
     finally:
         quiet.setLevel(level)

@@ -61,8 +61,9 @@ def parameter_groups(model: nn.Module, config: OptimizerConfig) -> list[dict]:
 def build_optimizer(model: nn.Module, config: OptimizerConfig) -> torch.optim.Optimizer:
     groups, lr, decay = parameter_groups(model, config), config.lr, config.weight_decay
     if config.name == "sgd":
-        return torch.optim.SGD(groups, lr=lr, weight_decay=decay, momentum=config.momentum,
-                               nesterov=config.nesterov)
+        return torch.optim.SGD(
+            groups, lr=lr, weight_decay=decay, momentum=config.momentum, nesterov=config.nesterov
+        )
     if config.name == "rmsprop":
         return torch.optim.RMSprop(groups, lr=lr, weight_decay=decay, momentum=config.momentum)
     optimizer = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}[config.name]
@@ -100,7 +101,9 @@ def loss_name(config: TrainConfig, task: str) -> str:
     return config.loss
 
 
-def class_weights(config: TrainConfig, train_y: torch.Tensor, num_classes: int) -> torch.Tensor | None:
+def class_weights(
+    config: TrainConfig, train_y: torch.Tensor, num_classes: int
+) -> torch.Tensor | None:
     """Per-class loss weights: inverse frequency in the training split, or as given."""
     if config.class_weights is None:
         return None
@@ -142,8 +145,12 @@ def training_loss(config: TrainConfig, data: Any, device: torch.device) -> nn.Mo
     """The loss the train stage optimises, for val/test too, so that their losses compare."""
     weights = class_weights(config, data.train.y, len(data.classes)) if data.classes else None
     target = data.preprocessing.target
-    return build_loss(config, data.task, target.model_dump() if target else None,
-                      None if weights is None else weights.to(device))
+    return build_loss(
+        config,
+        data.task,
+        target.model_dump() if target else None,
+        None if weights is None else weights.to(device),
+    )
 
 
 def output_count(config: TrainConfig, task: str, classes: list[str] | None, targets: int) -> int:

@@ -30,8 +30,13 @@ class Precision:
     def backward(self, loss: torch.Tensor) -> None:
         (self.scaler.scale(loss) if self.scaler else loss).backward()
 
-    def step(self, optimizer: torch.optim.Optimizer, params: Iterable[nn.Parameter],
-             clip_norm: float | None, clip_value: float | None) -> None:
+    def step(
+        self,
+        optimizer: torch.optim.Optimizer,
+        params: Iterable[nn.Parameter],
+        clip_norm: float | None,
+        clip_value: float | None,
+    ) -> None:
         """Unscale (fp16), clip, step. No host sync: clipping stays on the device."""
         if self.scaler is not None:
             self.scaler.unscale_(optimizer)

@@ -15,15 +15,23 @@ from easytrain.config.train import SchedulerConfig
 class Schedule:
     """Steps torch's schedulers at the right moments; one state_dict for the checkpoint."""
 
-    def __init__(self, config: SchedulerConfig | None, optimizer: torch.optim.Optimizer,
-                 steps_per_epoch: int, epochs: int):
+    def __init__(
+        self,
+        config: SchedulerConfig | None,
+        optimizer: torch.optim.Optimizer,
+        steps_per_epoch: int,
+        epochs: int,
+    ):
         self.per_step: sched.LRScheduler | None = None
         self.plateau: sched.ReduceLROnPlateau | None = None
         if config is None or config.name == "none":
             return
         total = steps_per_epoch * epochs
-        warmup = (config.warmup_steps or config.warmup_epochs * steps_per_epoch
-                  or round(config.warmup_ratio * total))
+        warmup = (
+            config.warmup_steps
+            or config.warmup_epochs * steps_per_epoch
+            or round(config.warmup_ratio * total)
+        )
         warmup = min(warmup, max(total - 1, 0))
         main = self._main(config, optimizer, steps_per_epoch, total - warmup)
         if warmup == 0:
@@ -35,14 +43,23 @@ class Schedule:
         else:
             self.per_step = sched.SequentialLR(optimizer, [ramp, main], milestones=[warmup])
 
-    def _main(self, config: SchedulerConfig, optimizer: torch.optim.Optimizer,
-              steps_per_epoch: int, steps: int) -> sched.LRScheduler | None:
+    def _main(
+        self,
+        config: SchedulerConfig,
+        optimizer: torch.optim.Optimizer,
+        steps_per_epoch: int,
+        steps: int,
+    ) -> sched.LRScheduler | None:
         if config.name == "cosine":
             return sched.CosineAnnealingLR(optimizer, T_max=max(steps, 1), eta_min=config.min_lr)
         if config.name == "linear":  # to min_lr at the last step (per group: layer decay)
             peak = optimizer.param_groups[0]["lr"]
-            return sched.LinearLR(optimizer, start_factor=1.0, end_factor=config.min_lr / peak,
-                                  total_iters=max(steps, 1))
+            return sched.LinearLR(
+                optimizer,
+                start_factor=1.0,
+                end_factor=config.min_lr / peak,
+                total_iters=max(steps, 1),
+            )
         if config.name == "step":
             return sched.StepLR(optimizer, config.step_size * steps_per_epoch, config.gamma)
         if config.name == "multistep":
@@ -52,8 +69,9 @@ class Schedule:
             return sched.StepLR(optimizer, steps_per_epoch, config.gamma)
         if config.name == "onecycle":
             peak = config.max_lr or optimizer.param_groups[0]["lr"]
-            return sched.OneCycleLR(optimizer, max_lr=peak, total_steps=max(steps, 2),
-                                    pct_start=config.pct_start)
+            return sched.OneCycleLR(
+                optimizer, max_lr=peak, total_steps=max(steps, 2), pct_start=config.pct_start
+            )
         self.plateau = sched.ReduceLROnPlateau(
             optimizer, mode="min", factor=config.factor, patience=config.patience
         )

@@ -55,8 +55,14 @@ def _as_dict(state: LoopState) -> dict[str, Any]:
     return found
 
 
-def save(path: Path, parts: Trainables, state: LoopState, loss_sum: float, world: World,
-         recipe: dict[str, Any]) -> None:
+def save(
+    path: Path,
+    parts: Trainables,
+    state: LoopState,
+    loss_sum: float,
+    world: World,
+    recipe: dict[str, Any],
+) -> None:
     """Every process hands over its RNG state and partial loss; rank 0 writes the file."""
     ranks = gather({"rng": rng.capture(), "loss_sum": loss_sum}, world)
     weights = model_state(parts.model, parts.strategy, world)
@@ -78,7 +84,9 @@ def save(path: Path, parts: Trainables, state: LoopState, loss_sum: float, world
     )
 
 
-def restore(path: Path, parts: Trainables, world: World, device: torch.device) -> tuple[LoopState, float]:
+def restore(
+    path: Path, parts: Trainables, world: World, device: torch.device
+) -> tuple[LoopState, float]:
     saved = checkpoint.load(path, map_location=device)
     if isinstance(saved, dict) and saved.get("format") != CHECKPOINT_FORMAT:
         raise RecipeError(f"--resume: {path} was written by another version of easytrain")
@@ -93,13 +101,17 @@ def restore(path: Path, parts: Trainables, world: World, device: torch.device) -
     else:
         load_into(parts.model, saved["model"], path)
     try:
-        load_optimizer_state(parts.model, parts.optimizer, saved["optimizer"], parts.strategy, world)
+        load_optimizer_state(
+            parts.model, parts.optimizer, saved["optimizer"], parts.strategy, world
+        )
         parts.schedule.load_state_dict(saved["schedule"])
         parts.precision.load_state_dict(saved.get("scaler"))
         mine = ranks[world.rank]
         rng.restore(mine["rng"])
         loss_sum = float(mine["loss_sum"])
     except (KeyError, TypeError, ValueError, IndexError, RuntimeError) as exc:
-        raise RunFailed(f"{path}: its optimizer, schedule or random state is damaged ({exc})") from None
+        raise RunFailed(
+            f"{path}: its optimizer, schedule or random state is damaged ({exc})"
+        ) from None
     fields = {name: saved["state"][name] for name in TRAINING_STATE}
     return LoopState(**fields), loss_sum

@@ -53,12 +53,19 @@ def _layer(kind: str, spec: Any, shape: tuple[int, ...]) -> list[nn.Module]:  # 
         conv = nn.Conv2d(channels, spec.channels, spec.kernel, spec.stride, spec.padding)
         return [conv, *_activation(spec.activation)]
     if kind == "separable_conv":
-        depthwise = nn.Conv2d(channels, channels, spec.kernel, spec.stride, spec.padding,
-                              groups=channels)
+        depthwise = nn.Conv2d(
+            channels, channels, spec.kernel, spec.stride, spec.padding, groups=channels
+        )
         return [depthwise, nn.Conv2d(channels, spec.channels, 1), *_activation(spec.activation)]
     if kind == "depthwise_conv":
-        conv = nn.Conv2d(channels, channels * spec.multiplier, spec.kernel, spec.stride,
-                         spec.padding, groups=channels)
+        conv = nn.Conv2d(
+            channels,
+            channels * spec.multiplier,
+            spec.kernel,
+            spec.stride,
+            spec.padding,
+            groups=channels,
+        )
         return [conv, *_activation(spec.activation)]
     if kind == "residual":
         return [ResidualBlock(channels, spec.channels, spec.kernel, spec.stride)]

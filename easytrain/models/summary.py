@@ -52,7 +52,9 @@ def summarize(model: nn.Module, spec: ModelSpec, dtype: torch.dtype = torch.floa
     lines = [f"{'block':<28} {'type':<24} {'output':<18} {'parameters':>12}"]
     for name, module in blocks[:MAX_ROWS]:
         count = sum(p.numel() for p in module.parameters())
-        lines.append(f"{name:<28} {type(module).__name__:<24} {shapes.get(name, '-'):<18} {count:>12,}")
+        lines.append(
+            f"{name:<28} {type(module).__name__:<24} {shapes.get(name, '-'):<18} {count:>12,}"
+        )
     if len(blocks) > MAX_ROWS:
         lines.append(f"… {len(blocks) - MAX_ROWS} more blocks")
     lines += [

@@ -62,7 +62,9 @@ def _rescaled(x: SplitInputs, own: dict[str, Any], run: dict[str, Any]) -> Split
     if isinstance(x, ImageStream):  # made from the 8-bit images: with the run's statistics
         return x.normalized_as({"normalize": run.get("normalize")})
     if not isinstance(x, torch.Tensor):
-        raise RunFailed(f"--data: inputs of type {type(x).__name__} cannot be put on the run's scale")
+        raise RunFailed(
+            f"--data: inputs of type {type(x).__name__} cannot be put on the run's scale"
+        )
 
     def stats(info: dict[str, Any]) -> tuple[torch.Tensor, torch.Tensor]:
         norm = info.get("normalize") or {"mean": 0.0, "std": 1.0, "per": "feature"}

@@ -22,8 +22,20 @@ ORDER: tuple[Kind, ...] = ("preprocess", "model", "train", "evaluate", "export")
 # With several processes these run on every one; the stages after them on rank 0 alone.
 EVERY_RANK = ("preprocess", "model", "train")
 # may change on --resume: they cannot alter the steps already taken
-RESUME_SAFE = {"name", "device", "train.epochs", "evaluate", "export", "tune", "data.cache",
-               "data.cache_dir", "data.download", "data.stream", "data.workers", "track"}
+RESUME_SAFE = {
+    "name",
+    "device",
+    "train.epochs",
+    "evaluate",
+    "export",
+    "tune",
+    "data.cache",
+    "data.cache_dir",
+    "data.download",
+    "data.stream",
+    "data.workers",
+    "track",
+}
 
 
 @dataclass
@@ -102,13 +114,25 @@ def _start(
     device = distributed.start(world, resolve_device(options.device or recipe.device))
     seed_everything(recipe.seed)
     deterministic(recipe.train.deterministic)
-    ctx = RunContext(recipe, run_dir, device, registry, reporter, resume=options.resume, world=world,
-                     on_epoch=options.on_epoch)
+    ctx = RunContext(
+        recipe,
+        run_dir,
+        device,
+        registry,
+        reporter,
+        resume=options.resume,
+        world=world,
+        on_epoch=options.on_epoch,
+    )
     if world.main:  # with several processes, rank 0 alone writes the run folder
         write_atomic(run_dir / "recipe.yaml", lambda file: file.write(dump_recipe(recipe).encode()))
         write_json(run_dir / "env.json", environment(str(device)) | {"processes": world.size})
     ctx.artifacts |= {"recipe": "recipe.yaml", "env": "env.json"}
-    processes = f" × {world.size} processes (global batch {recipe.train.batch_size * world.size})" if world.distributed else ""
+    processes = (
+        f" × {world.size} processes (global batch {recipe.train.batch_size * world.size})"
+        if world.distributed
+        else ""
+    )
     reporter.info(f"run {recipe.name} → {run_dir} on {device}{processes}")
     return ctx
 
@@ -188,8 +212,9 @@ def _start_tracking(ctx: RunContext) -> Any:
         return None
     from easytrain.tracking import mlflow
 
-    tracker = mlflow.start(recipe.track.mlflow, recipe.name, recipe.model_dump(mode="json"),
-                           ctx.run_dir)
+    tracker = mlflow.start(
+        recipe.track.mlflow, recipe.name, recipe.model_dump(mode="json"), ctx.run_dir
+    )
     if tracker is None:
         return None
     then = ctx.on_epoch  # easytrain tune's report, which may prune: logged first
@@ -229,8 +254,11 @@ def open_run_dir(recipe: Recipe, options: RunOptions) -> Path:
         if not (run_dir / "recipe.yaml").is_file():  # not a run folder: leave it alone
             raise RecipeError(f"--resume: nothing to resume in {run_dir} (no checkpoints/last.pt)")
         # killed before its first checkpoint: no step was kept, so starting over loses nothing
-        print(f"--resume: nothing was trained in {run_dir} (no checkpoints/last.pt); "
-              "starting it from scratch", file=sys.stderr)
+        print(
+            f"--resume: nothing was trained in {run_dir} (no checkpoints/last.pt); "
+            "starting it from scratch",
+            file=sys.stderr,
+        )
         options.resume = False
         return run_dir
     from easytrain.engine import checkpoint

@@ -59,8 +59,13 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
     categories: tuple[int, ...] = ()
     if table.get("categorical_encoding") == "index":  # category numbers, 0 = unknown
         categories = tuple(len(c["categories"]) + 1 for c in table["categorical"].values())
-    spec = ModelSpec(data.input_shape, outputs, data.task, categories=categories,
-                     vocab_size=text.get("vocab_size"))
+    spec = ModelSpec(
+        data.input_shape,
+        outputs,
+        data.task,
+        categories=categories,
+        vocab_size=text.get("vocab_size"),
+    )
     if isinstance(config, HFConfig):  # a pretrained model: its files, frozen parts, adapters
         from easytrain.models.hf import build_hf
 

@@ -91,8 +91,10 @@ def _resample(ctx: RunContext, data: DataBundle) -> None:
     data.train, data.resampled = resample_split(
         data.train, method, ctx.recipe.seed, data.task, data.classes
     )
-    ctx.reporter.info(f"data: resampled the training split ({method}): "
-                      f"{data.resampled['before']} → {data.resampled['after']}")
+    ctx.reporter.info(
+        f"data: resampled the training split ({method}): "
+        f"{data.resampled['before']} → {data.resampled['after']}"
+    )
 
 
 def _load(ctx: RunContext) -> RawData:

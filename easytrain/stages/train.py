@@ -23,7 +23,9 @@ class TrainStage:
         assert weights is not None
         shown = {str(c): round(float(w), 4) for c, w in zip(ctx.data.classes, weights, strict=True)}
         ctx.class_weights = shown
-        ctx.reporter.info("class weights (auto): " + ", ".join(f"{c} {w:g}" for c, w in shown.items()))
+        ctx.reporter.info(
+            "class weights (auto): " + ", ".join(f"{c} {w:g}" for c, w in shown.items())
+        )
 
     def run(self, ctx: RunContext) -> None:
         assert ctx.data is not None and ctx.model is not None

@@ -43,10 +43,20 @@ def weights(out: Path) -> dict[str, torch.Tensor]:
 
 
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
-def test_two_processes_of_32_match_one_process_of_64(recipe: Path, tmp_path: Path, strategy: str) -> None:
+def test_two_processes_of_32_match_one_process_of_64(
+    recipe: Path, tmp_path: Path, strategy: str
+) -> None:
     one = easytrain("run", str(recipe), "--out", str(tmp_path / "one"))
-    two = easytrain("run", str(recipe), "--out", str(tmp_path / "two"), "--nproc-per-node", "2",
-                    "train.batch_size=32", f"train.strategy={strategy}")
+    two = easytrain(
+        "run",
+        str(recipe),
+        "--out",
+        str(tmp_path / "two"),
+        "--nproc-per-node",
+        "2",
+        "train.batch_size=32",
+        f"train.strategy={strategy}",
+    )
     assert one.returncode == 0, one.stderr
     assert two.returncode == 0, two.stderr
     single, double = weights(tmp_path / "one"), weights(tmp_path / "two")
@@ -54,19 +64,32 @@ def test_two_processes_of_32_match_one_process_of_64(recipe: Path, tmp_path: Pat
         torch.testing.assert_close(double[name], single[name], rtol=1e-5, atol=1e-6)
     # evaluation runs once, on the whole splits: the same metrics as one process
     assert summary(tmp_path / "two")["metrics"]["test"]["accuracy"] == pytest.approx(
-        summary(tmp_path / "one")["metrics"]["test"]["accuracy"])
+        summary(tmp_path / "one")["metrics"]["test"]["accuracy"]
+    )
     assert "2 processes (global batch 64)" in two.stderr
     assert two.stderr.count("epoch 3/3") == 1  # one voice on the console
 
 
 def test_two_processes_resume_after_a_kill(recipe: Path, tmp_path: Path) -> None:
-    args = ["run", str(recipe), "--nproc-per-node", "2", "train.batch_size=32", "train.epochs=12",
-            "train.checkpoint_every_steps=5"]
+    args = [
+        "run",
+        str(recipe),
+        "--nproc-per-node",
+        "2",
+        "train.batch_size=32",
+        "train.epochs=12",
+        "train.checkpoint_every_steps=5",
+    ]
     reference = easytrain(*args, "--out", str(tmp_path / "reference"))
     assert reference.returncode == 0, reference.stderr
     out = tmp_path / "killed"
-    process = subprocess.Popen([sys.executable, "-m", "easytrain", *args, "--out", str(out)], cwd=ROOT,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "easytrain", *args, "--out", str(out)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     last = out / "checkpoints" / "last.pt"
     deadline = time.monotonic() + 120
     while not last.exists() and process.poll() is None and time.monotonic() < deadline:
@@ -80,12 +103,20 @@ def test_two_processes_resume_after_a_kill(recipe: Path, tmp_path: Path) -> None
     assert resumed.returncode == 0, resumed.stderr
     for name, tensor in weights(tmp_path / "reference").items():
         assert torch.equal(weights(out)[name], tensor), name
-    one = easytrain("run", str(recipe), "--out", str(out), "--resume", "train.batch_size=32",
-                    "train.epochs=12", "train.checkpoint_every_steps=5")
+    one = easytrain(
+        "run",
+        str(recipe),
+        "--out",
+        str(out),
+        "--resume",
+        "train.batch_size=32",
+        "train.epochs=12",
+        "train.checkpoint_every_steps=5",
+    )
     assert one.returncode == 2 and "--nproc-per-node 2" in one.stderr  # same world size only
 
 
-FAILING = '''
+FAILING = """
 import os
 import torch
 from torch import nn
@@ -102,15 +133,25 @@ class FailsOnRankOne(nn.Module):
         if os.environ.get("RANK") == "1" and self.training and self.calls > 5:
             raise RuntimeError("boom on rank 1")
         return self.net(x)
-'''
+"""
 
 
 def test_one_failing_process_stops_them_all_quickly(recipe: Path, tmp_path: Path) -> None:
     (tmp_path / "failing.py").write_text(FAILING)
     started = time.monotonic()
-    done = easytrain("run", str(recipe), "--out", str(tmp_path / "run"), "--nproc-per-node", "2",
-                     "--allow-code", "model={type: 'failing:FailsOnRankOne'}", "train.batch_size=32",
-                     env={"PYTHONPATH": str(tmp_path), "EASYTRAIN_COLLECTIVE_TIMEOUT": "30"}, timeout=180)
+    done = easytrain(
+        "run",
+        str(recipe),
+        "--out",
+        str(tmp_path / "run"),
+        "--nproc-per-node",
+        "2",
+        "--allow-code",
+        "model={type: 'failing:FailsOnRankOne'}",
+        "train.batch_size=32",
+        env={"PYTHONPATH": str(tmp_path), "EASYTRAIN_COLLECTIVE_TIMEOUT": "30"},
+        timeout=180,
+    )
     assert done.returncode != 0
     assert time.monotonic() - started < 120
     assert "boom on rank 1" in done.stderr and "training process 1 failed" in done.stderr

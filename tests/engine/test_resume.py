@@ -37,7 +37,10 @@ evaluate: {metrics: [accuracy]}
 def start(recipe: Path, out: Path, *extra: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "easytrain", "run", str(recipe), "--out", str(out), *extra],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
         stdin=subprocess.DEVNULL,
     )
 
@@ -164,8 +167,17 @@ def test_resume_refuses_a_recipe_that_would_not_continue_exactly(tmp_path: Path)
     iris = str(ROOT / "recipes" / "iris.yaml")
     first = cli("run", iris, "--out", str(out), "train.epochs=2", "~evaluate.gates")
     assert first.returncode == 0, first.stderr
-    changed = cli("run", iris, "--out", str(out), "--resume", "train.epochs=2",
-                        "~evaluate.gates", "train.batch_size=32", "model.hidden=[8]")
+    changed = cli(
+        "run",
+        iris,
+        "--out",
+        str(out),
+        "--resume",
+        "train.epochs=2",
+        "~evaluate.gates",
+        "train.batch_size=32",
+        "model.hidden=[8]",
+    )
     assert changed.returncode == ExitCode.BAD_RECIPE
     assert "train.batch_size: 16 → 32" in changed.stderr
     assert "model.hidden: [32, 32] → [8]" in changed.stderr

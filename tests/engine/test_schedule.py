@@ -60,7 +60,9 @@ def test_step_and_multistep_and_exponential_decay_at_epoch_boundaries() -> None:
     step = curve(SchedulerConfig(name="step", step_size=2, gamma=0.5))
     assert [epoch[0] for epoch in step] == pytest.approx([LR, LR, LR / 2, LR / 2, LR / 4, LR / 4])
     multi = curve(SchedulerConfig(name="multistep", milestones=[1, 4], gamma=0.1))
-    assert [epoch[0] for epoch in multi] == pytest.approx([LR, LR / 10, LR / 10, LR / 10, LR / 100, LR / 100])
+    assert [epoch[0] for epoch in multi] == pytest.approx(
+        [LR, LR / 10, LR / 10, LR / 10, LR / 100, LR / 100]
+    )
     expo = curve(SchedulerConfig(name="exponential", gamma=0.9))
     assert [epoch[0] for epoch in expo] == pytest.approx([LR * 0.9**e for e in range(EPOCHS)])
     assert all(len(set(epoch)) == 1 for epoch in step + multi + expo)  # constant within an epoch

@@ -45,9 +45,15 @@ def test_accumulating_4_batches_of_16_equals_one_batch_of_64(tmp_path: Path) -> 
 
 def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    done = cli("run", IRIS, "--out", str(out), *QUIET,
-                     "train.optimizer={name: sgd, lr: 0.1}",
-                     "train.scheduler={name: step, step_size: 2, gamma: 1.0e+12}")
+    done = cli(
+        "run",
+        IRIS,
+        "--out",
+        str(out),
+        *QUIET,
+        "train.optimizer={name: sgd, lr: 0.1}",
+        "train.scheduler={name: step, step_size: 2, gamma: 1.0e+12}",
+    )
     assert done.returncode == ExitCode.RUN_FAILED
     assert "became nan in epoch 3" in done.stderr and "step" in done.stderr
     assert "Traceback" not in done.stderr
@@ -60,8 +66,11 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path: P
 def test_early_stopping_stops_after_patience_epochs(tmp_path: Path) -> None:
     out = tmp_path / "run"
     # min_delta 1.0 on accuracy: nothing after the first epoch can count as an improvement
-    run(out, "train.epochs=20",
-        "train.early_stopping={monitor: val_accuracy, patience: 3, min_delta: 1.0}")
+    run(
+        out,
+        "train.epochs=20",
+        "train.early_stopping={monitor: val_accuracy, patience: 3, min_delta: 1.0}",
+    )
     result = summary(out)
     assert result["epochs_completed"] == 4 and result["best_epoch"] == 1
     best = torch.load(out / "checkpoints" / "best.pt", weights_only=True)
@@ -76,8 +85,16 @@ def test_bf16_autocast_trains_on_the_cpu(tmp_path: Path) -> None:
 
 
 def test_fp16_on_the_cpu_is_refused_with_a_clear_message(tmp_path: Path) -> None:
-    done = cli("run", IRIS, "--out", str(tmp_path / "run"), *QUIET, "train.precision=fp16",
-                     "--device", "cpu")
+    done = cli(
+        "run",
+        IRIS,
+        "--out",
+        str(tmp_path / "run"),
+        *QUIET,
+        "train.precision=fp16",
+        "--device",
+        "cpu",
+    )
     assert done.returncode == ExitCode.BAD_RECIPE
     assert "fp16 needs a CUDA device" in done.stderr
 
@@ -92,9 +109,14 @@ def test_learning_rate_per_epoch_is_logged_with_warmup(tmp_path: Path) -> None:
 
 def test_class_weights_and_label_smoothing_and_rmsprop_and_clipping(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    run(out, "train.class_weights=auto", "train.label_smoothing=0.1", "train.grad_clip_norm=1.0",
+    run(
+        out,
+        "train.class_weights=auto",
+        "train.label_smoothing=0.1",
+        "train.grad_clip_norm=1.0",
         "train.optimizer={name: rmsprop, lr: 0.003, weight_decay: 0.001, weight_decay_exclude_norm: true}",
-        "train.epochs=30")
+        "train.epochs=30",
+    )
     assert summary(out)["metrics"]["test"]["accuracy"] >= 0.8
     groups = torch.load(out / "checkpoints/last.pt", weights_only=True)["optimizer"]["param_groups"]
     assert [g["weight_decay"] for g in groups] == [0.001, 0.0]  # biases spared
@@ -127,7 +149,11 @@ def test_tensorboard_event_files_hold_each_logged_value(tmp_path: Path) -> None:
 
 def test_channels_last_trains_the_same_network(tmp_path: Path) -> None:
     digits = str(RECIPES / "digits.yaml")
-    common = ("train.epochs=2", "~export", "model.layers=[{conv: {channels: 8}}, {pool: 2}, flatten]")
+    common = (
+        "train.epochs=2",
+        "~export",
+        "model.layers=[{conv: {channels: 8}}, {pool: 2}, flatten]",
+    )
     run(tmp_path / "plain", *common, recipe=digits)
     run(tmp_path / "last", *common, "train.channels_last=true", recipe=digits)
     plain, last = model_weights(tmp_path / "plain"), model_weights(tmp_path / "last")
@@ -155,6 +181,12 @@ def test_balanced_sampler_draws_classes_equally(tmp_path: Path) -> None:
     out = tmp_path / "run"
     run(out, "data.sampler=balanced", "train.epochs=3", recipe=str(RECIPES / "breast_cancer.yaml"))
     assert "sampler: balanced" in (out / "recipe.yaml").read_text()
-    regression = cli("run", str(RECIPES / "diabetes.yaml"), "--out", str(tmp_path / "r"), *QUIET,
-                     "data.sampler=balanced")
+    regression = cli(
+        "run",
+        str(RECIPES / "diabetes.yaml"),
+        "--out",
+        str(tmp_path / "r"),
+        *QUIET,
+        "data.sampler=balanced",
+    )
     assert regression.returncode == ExitCode.BAD_RECIPE and "data.sampler" in regression.stderr

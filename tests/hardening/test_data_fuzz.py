@@ -196,8 +196,9 @@ TABLES: dict[str, tuple[bytes, int, str]] = {
         "20,001 columns",
     ),
     "a 20,000-column header behind a quoted line break": (
-        ('"a\nb",' + ",".join(f"c{i}" for i in range(20_000)) + ",label\n1" + ",1" * 20_001)
-        .encode(),
+        (
+            '"a\nb",' + ",".join(f"c{i}" for i in range(20_000)) + ",label\n1" + ",1" * 20_001
+        ).encode(),
         1,
         "20,002 columns",
     ),

@@ -20,7 +20,9 @@ def train_losses(out: Path) -> list[float]:
 
 
 def run(recipe: str, out: Path, *overrides: str) -> dict:
-    done = cli("run", str(RECIPES / recipe), "--out", str(out), "train.tensorboard=false", *overrides)
+    done = cli(
+        "run", str(RECIPES / recipe), "--out", str(out), "train.tensorboard=false", *overrides
+    )
     assert done.returncode == 0, done.stderr
     return summary(out)
 
@@ -42,10 +44,21 @@ def digit_images(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.mark.slow
 def test_resnet18_recipe_on_an_image_folder(digit_images: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    run("resnet18-images.yaml", out, f"data.path={digit_images}", "data.channels=1",
-        "data.image_size=[32, 32]", "~model.weights", "~preprocess.mean", "~preprocess.std",
-        "preprocess.augment=[]", "train.precision=32", "train.epochs=3", "model.unfreeze_after=1",
-        "~train.early_stopping")
+    run(
+        "resnet18-images.yaml",
+        out,
+        f"data.path={digit_images}",
+        "data.channels=1",
+        "data.image_size=[32, 32]",
+        "~model.weights",
+        "~preprocess.mean",
+        "~preprocess.std",
+        "preprocess.augment=[]",
+        "train.precision=32",
+        "train.epochs=3",
+        "model.unfreeze_after=1",
+        "~train.early_stopping",
+    )
     losses = train_losses(out)
     assert losses[-1] < losses[0]
     assert_export_reloads_identically(out)
@@ -61,8 +74,16 @@ def test_digits_quickstart_exports_and_reloads_identically(tmp_path: Path) -> No
 def test_text_recipes_learn(recipe: str, tmp_path: Path) -> None:
     data = topic_texts(tmp_path / "topics.csv", rows=300)
     out = tmp_path / "run"
-    result = run(recipe, out, f"data.path={data}", "data.text=text", "data.target=topic",
-                 "data.min_freq=1", "data.max_length=24", "train.epochs=4")
+    result = run(
+        recipe,
+        out,
+        f"data.path={data}",
+        "data.text=text",
+        "data.target=topic",
+        "data.min_freq=1",
+        "data.max_length=24",
+        "train.epochs=4",
+    )
     losses = train_losses(out)
     assert losses[-1] < losses[0]
     assert result["metrics"]["test"]["accuracy"] > 0.6  # two topics: chance is 0.5
@@ -71,8 +92,15 @@ def test_text_recipes_learn(recipe: str, tmp_path: Path) -> None:
 def test_tabular_embeddings_recipe_learns(tmp_path: Path) -> None:
     data = mixed_table(tmp_path / "mixed.csv", rows=600)
     out = tmp_path / "run"
-    run("table-embeddings.yaml", out, f"data.path={data}", "data.target=label",
-        "data.features=[age, income, city, member]", "data.categorical_columns=[]", "train.epochs=15")
+    run(
+        "table-embeddings.yaml",
+        out,
+        f"data.path={data}",
+        "data.target=label",
+        "data.features=[age, income, city, member]",
+        "data.categorical_columns=[]",
+        "train.epochs=15",
+    )
     losses = train_losses(out)
     assert losses[-1] < losses[0]
     state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)["model"]
