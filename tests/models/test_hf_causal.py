@@ -235,7 +235,6 @@ def lora_recipe_model(run: Path) -> Path:
 @pytest.mark.slow
 def test_killed_run_resumes_to_the_same_weights(lora_recipe: Path, lora_run: Path) -> None:
     import signal
-    import time
 
     from tests.conftest import easytrain
     from tests.engine.test_resume import assert_same_weights, start, wait_for
@@ -244,8 +243,7 @@ def test_killed_run_resumes_to_the_same_weights(lora_recipe: Path, lora_run: Pat
     last = out / "checkpoints" / "last.pt"
     process = start(lora_recipe, out)
     assert wait_for(last, process, timeout=180)
-    time.sleep(1.0)
-    process.send_signal(signal.SIGKILL)
+    process.send_signal(signal.SIGKILL)  # at once: a quiet machine finishes the 6 epochs in ~1 s
     process.wait()
     assert torch.load(last, weights_only=True)["state"]["epoch"] < 6, "finished before the kill"
     resumed = easytrain("run", str(lora_recipe), "--out", str(out), "--resume")
