@@ -25,6 +25,12 @@ NEEDS_MODEL = {
     # a language model's folder: tests/models/test_hf_causal.py runs it with a tiny Llama
     "llm-sft": "fine-tunes models/Qwen2.5-0.5B-Instruct",
 }
+# run end to end, as shipped, by tests of their own (the suite's time is spent once)
+RUN_ELSEWHERE = {
+    "digits": "tests/e2e/test_quickstart.py",
+    "iris": "tests/test_api.py",
+    "resnet18-images": "tests/models/test_shipped_models.py",
+}
 
 
 def _overrides(name: str, recipe: Path) -> list[str]:
@@ -36,7 +42,9 @@ def _overrides(name: str, recipe: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", sorted(set(shipped()) - set(NEEDS_NETWORK) - set(NEEDS_MODEL)))
+@pytest.mark.parametrize(
+    "name", sorted(set(shipped()) - set(NEEDS_NETWORK) - set(NEEDS_MODEL) - set(RUN_ELSEWHERE))
+)
 def test_every_shipped_recipe_runs_offline_with_its_sample_data(name: str, tmp_path: Path) -> None:
     copied = cli("recipes", "copy", name, "recipe.yaml", "--with-data", cwd=tmp_path)
     assert copied.returncode == 0, copied.stderr
