@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import http.client
 import json
 import math
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -47,12 +49,12 @@ def _request(port: int, method: str, path: str, body: Any = None, raw: bytes | N
     return status, json.loads(text)
 
 
-@pytest.fixture(scope="module")
-def server(table_family: Family) -> Iterator[int]:
+@contextlib.contextmanager
+def serving(run_dir: Path, *options: str) -> Iterator[tuple[int, int]]:
+    """(port, pid) of a real `easytrain serve RUN_DIR` process once it answers /health."""
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "easytrain", "serve", str(table_family.run), "--port", str(port)]
-        + ["--max-request-mb", str(LIMIT_MB)],
+        [sys.executable, "-m", "easytrain", "serve", str(run_dir), "--port", str(port), *options],
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -69,10 +71,16 @@ def server(table_family: Family) -> Iterator[int]:
             assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
             assert time.monotonic() < deadline, "the server did not answer /health"
             time.sleep(0.2)
-        yield port
+        yield port, process.pid
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(table_family: Family) -> Iterator[int]:
+    with serving(table_family.run, "--max-request-mb", str(LIMIT_MB)) as (port, _):
+        yield port
 
 
 def _rows(family: Family, count: int) -> list[dict]:
@@ -167,29 +175,8 @@ def _rss_mb(pid: int) -> float:
 @pytest.fixture(scope="module")
 def image_server(image_family: Family) -> Iterator[tuple[int, int]]:
     """(port, pid) of `easytrain serve` on the image run."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "easytrain", "serve", str(image_family.run), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if _request(port, "GET", "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline, "the server did not answer /health"
-            time.sleep(0.2)
-        yield port, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+    with serving(image_family.run) as found:
+        yield found
 
 
 def test_an_image_that_decodes_too_big_gets_413_and_memory_stays_flat(

@@ -126,32 +126,9 @@ def test_predict_takes_raw_text(full_run: Path, tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_serve_answers_raw_text(full_run: Path) -> None:
-    import subprocess
-    import sys
-    import time
+    from tests.deploy.test_serve import _request, serving
 
-    from tests.conftest import ROOT
-    from tests.deploy.test_serve import _free_port, _request
-
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "easytrain", "serve", str(full_run), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if _request(port, "GET", "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+    with serving(full_run) as (port, _):
         status, body = _request(
             port, "POST", "/predict", {"texts": ["so lovely", "awful and dull"]}
         )
@@ -159,9 +136,6 @@ def test_serve_answers_raw_text(full_run: Path) -> None:
         assert [p["class"] for p in body["predictions"]] == ["pos", "neg"]
         status, body = _request(port, "POST", "/predict", {"texts": ["  "]})
         assert status == 422 and "empty" in json.dumps(body)
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 def test_head_only_changes_only_the_head(setup: tuple[Path, Path], tmp_path: Path) -> None:

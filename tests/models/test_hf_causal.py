@@ -279,32 +279,9 @@ evaluate: {{gates: {{perplexity: 1.5}}}}
 
 @pytest.mark.slow
 def test_serve_generates_like_the_command(sft_run: Path) -> None:
-    import subprocess
-    import sys
-    import time
+    from tests.deploy.test_serve import _request, serving
 
-    from tests.conftest import ROOT
-    from tests.deploy.test_serve import _free_port, _request
-
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "easytrain", "serve", str(sft_run), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if _request(port, "GET", "/health")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert process.poll() is None, process.stderr.read()  # type: ignore[union-attr]
-            assert time.monotonic() < deadline
-            time.sleep(0.3)
+    with serving(sft_run) as (port, _):
         body = {"prompts": ["What colour is the moon ?"], "max_new_tokens": 12}
         status, answer = _request(port, "POST", "/generate", body)
         assert status == 200 and answer == {"generated": ["The moon is silver ."]}, answer
@@ -314,9 +291,6 @@ def test_serve_generates_like_the_command(sft_run: Path) -> None:
         )
         status, _ = _request(port, "POST", "/generate", {"prompt": "hi", "top_p": 0})
         assert status == 422
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
 
 
 @pytest.mark.slow
