@@ -39,7 +39,7 @@ def validate(t: Training, state: LoopState, sums: EpochSums, epoch: int) -> dict
     total = all_sum(sums.loss_sum, t.world)  # every process's share of the epoch
     row: dict[str, float] = {
         "epoch": epoch + 1,
-        "train_loss": finite(total, epoch, state.step, t.last) / t.n,
+        "train_loss": finite(total, epoch, state.step, t.last) / t.loss_items,
     }
     if t.val is not None and (t.world.main or t.sharded):  # sharded: all take part
         scores = evaluate_split(

@@ -95,6 +95,8 @@ class Training:
     recipe: dict[str, Any]  # the resolved recipe, saved in every checkpoint
     on_epoch: Callable[[dict[str, float]], None] | None  # easytrain tune: report; may prune
     lengths: torch.Tensor | None = None  # token ids padded with -1: real tokens per row (CPU)
+    # a loss that averages over items within examples (label tokens): each example's (CPU)
+    items: torch.Tensor | None = None
 
     @property
     def n(self) -> int:
@@ -103,6 +105,11 @@ class Training:
     @property
     def batches(self) -> int:
         return math.ceil(self.n / self.batch_size)
+
+    @property
+    def loss_items(self) -> int:
+        """What the epoch's training loss is the mean over: examples, or label tokens."""
+        return self.n if self.items is None else int(self.items.sum())
 
     @property
     def steps_per_epoch(self) -> int:
@@ -142,8 +149,8 @@ def _inputs(
     channels-last memory format where the recipe asks for it."""
     x, y = data.train.x, data.train.y.to(device)
     stream = x.loader(pin_memory=device.type == "cuda") if isinstance(x, ImageStream) else None
-    if isinstance(x, torch.Tensor):
-        x = x.to(device)
+    if isinstance(x, torch.Tensor) or hasattr(x, "token_lengths"):  # data.chat_rows: batches
+        x = cast(Any, x).to(device)  # made on the device
     channels_last = config.channels_last and x.ndim == 4
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -205,4 +212,11 @@ def set_up(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> Tra
         recipe=ctx.recipe.model_dump(mode="json"),
         on_epoch=ctx.on_epoch,
         lengths=token_lengths(data.train.x),
+        items=_loss_items(loss_fn, y),
     )
+
+
+def _loss_items(loss_fn: nn.Module, y: torch.Tensor) -> torch.Tensor | None:
+    """Each example's loss items, for a loss that says (LMLoss: label tokens); else None."""
+    count = getattr(loss_fn, "items", None)
+    return None if count is None else count(y).cpu()

@@ -3,14 +3,19 @@ batch, one optimizer step per group of batches, and what follows a step (log, ch
 
 No host–device sync per step: the loss is summed on the device and read once per logging
 interval. With several processes each global batch is split between them (DDP averages the
-gradients), so N processes × batch B take the same steps as one process × batch N·B."""
+gradients), so N processes × batch B take the same steps as one process × batch N·B.
+
+A step's loss is the mean over all its loss items: examples, or a language model's label tokens
+(LMLoss.items). Each batch's mean is weighted by its share of the step's items, counted before
+the epoch from the whole global batches (every process holds the split's labels), so micro-batches
+(train.accumulate) and processes of any mix of answer lengths make the step of one big batch."""
 
 from __future__ import annotations
 
 import contextlib
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,7 +38,7 @@ class EpochSums:
     """What an epoch adds up as it goes; the loss stays on the device until it is logged."""
 
     loss_sum: torch.Tensor
-    seen: int  # examples this process has stepped over this epoch
+    seen: int  # loss items (examples, label tokens) this process has stepped over this epoch
     lr: float  # the rate the latest step used, for the log
     started: float  # perf_counter at the start of the epoch
 
@@ -65,22 +70,58 @@ def start_epoch(t: Training, epoch: int, partial_loss: float) -> EpochSums:
     )
 
 
-def epoch_batches(t: Training, epoch: int, first: int) -> list[torch.Tensor]:
+@dataclass(frozen=True)
+class Batch:
+    """This process's share of one global batch, and its weight in the step."""
+
+    index: torch.Tensor  # rows of the split, on the device
+    items: int  # loss items in it: examples, or a language model's label tokens
+    share: float  # items / the step's items over every process, × processes (DDP averages)
+
+
+def _shares(t: Training, order: torch.Tensor) -> tuple[list[int], list[float]]:
+    """Each batch's items on this process and its share of its step (host numbers, from the
+    CPU order: no device sync)."""
+    size, world = t.batch_size, t.world
+    before: Sequence[int] = range(len(order) + 1)  # items before each position of the order
+    if t.items is not None:
+        before = [0, *torch.cumsum(t.items[order], 0).tolist()]
+    mine, whole = [], []
+    for b in range(t.batches):
+        start, end = b * size, min((b + 1) * size, len(order))
+        part, extra = divmod(end - start, world.size)  # shard's tensor_split, by arithmetic
+        first = start + world.rank * part + min(world.rank, extra)
+        last = first + part + (world.rank < extra)
+        mine.append(before[last] - before[first])
+        whole.append(before[end] - before[start])
+    accumulate = t.config.accumulate
+    steps = [sum(whole[g : g + accumulate]) for g in range(0, len(whole), accumulate)]
+    shares = [m * world.size / max(steps[b // accumulate], 1) for b, m in enumerate(mine)]
+    return mine, shares
+
+
+def epoch_batches(t: Training, epoch: int, first: int) -> list[Batch]:
     """This process's share of each global batch from `first` on, in an order that depends only
-    on (seed, epoch), so a resumed run replays it exactly."""
+    on (seed, epoch), so a resumed run replays it exactly (with the same weights)."""
     size = t.batch_size
     if t.lengths is not None:  # token ids of varying length: batches of similar lengths
-        order = bucketed_order(t.lengths, size, t.seed, epoch, t.draw_weights).to(t.device)
+        order = bucketed_order(t.lengths, size, t.seed, epoch, t.draw_weights)
     else:
-        order = rng.epoch_order(t.n, t.seed, epoch, t.draw_weights).to(t.device)
-    return [shard(order[b * size : (b + 1) * size], t.world) for b in range(first, t.batches)]
+        order = rng.epoch_order(t.n, t.seed, epoch, t.draw_weights)
+    items, shares = _shares(t, order)
+    on_device = order.to(t.device)
+    return [
+        Batch(shard(on_device[b * size : (b + 1) * size], t.world), items[b], shares[b])
+        for b in range(first, t.batches)
+    ]
 
 
-def batch_inputs(t: Training, indices: list[torch.Tensor]) -> Iterator[torch.Tensor]:
+def batch_inputs(t: Training, batches: list[Batch]) -> Iterator[torch.Tensor]:
     """The inputs of each batch, in order: sliced from the split, or streamed from workers."""
+    indices = [b.index for b in batches]
     if t.stream is not None:
-        batches = t.stream.epoch([i.cpu() for i in indices])
-        return ahead(batches, t.device, t.channels_last)  # copied one batch early
+        streamed = t.stream.epoch([i.cpu() for i in indices])
+        return ahead(streamed, t.device, t.channels_last)  # copied one batch early
     if t.lengths is not None:  # each batch padded only to its longest text
         return trimmed(cast(torch.Tensor, t.x), t.lengths, indices)
     return (t.x[i] for i in indices)
@@ -92,27 +133,24 @@ def _no_sync(forward: torch.nn.Module) -> AbstractContextManager[None]:
 
 
 def batch_backward(
-    t: Training, batch: int, index: torch.Tensor, inputs: torch.Tensor, sums: EpochSums
+    t: Training, batch: int, part: Batch, inputs: torch.Tensor, sums: EpochSums
 ) -> bool:
     """Forward and backward pass of one batch; the gradients of a group's batches are summed.
     True at the last batch of a group, when the optimizer steps."""
     accumulate = t.config.accumulate
-    group = batch // accumulate
-    group_end = min((group + 1) * accumulate, t.batches)
-    group_examples = min(group_end * t.batch_size, t.n) - group * accumulate * t.batch_size
-    last = batch + 1 == group_end
+    last = batch + 1 == min((batch // accumulate + 1) * accumulate, t.batches)
     inputs = inputs if t.augment is None else t.augment(inputs)
     # between the steps of a group, DDP need not average gradients yet
     quiet = t.world.distributed and not last and not t.sharded
     with _no_sync(t.forward) if quiet else contextlib.nullcontext():
         with t.parts.precision.autocast():
-            loss = t.loss_fn(t.forward(inputs), t.y[index])
-        # weighted by its share of the group's examples (DDP averages over processes):
-        # 4 × 16 or 2 processes × 32 make the same step as 1 × 64
-        share = len(index) * t.world.size / group_examples
+            loss = t.loss_fn(t.forward(inputs), t.y[part.index])  # the mean over its items
+        # weighted by its share of the step's items: 4 × 16 or 2 processes × 32 make the step
+        # of 1 × 64, and a batch of 3 answer tokens counts 1/100 of one of 300
+        share = part.share
         t.parts.precision.backward(loss if share == 1.0 else loss * share)
-    sums.loss_sum += loss.detach().float() * len(index)
-    sums.seen += len(index)
+    sums.loss_sum += loss.detach().float() * part.items
+    sums.seen += part.items
     return last
 
 
@@ -163,10 +201,10 @@ def train_epoch(
     t.reporter.start_epoch(
         epoch + 1, t.config.epochs, t.steps_per_epoch, done=state.batch // accumulate
     )
-    indices = epoch_batches(t, epoch, state.batch)
-    served = batch_inputs(t, indices)
-    for batch, index in enumerate(indices, start=state.batch):
-        if batch_backward(t, batch, index, next(served), sums):
+    batches = epoch_batches(t, epoch, state.batch)
+    served = batch_inputs(t, batches)
+    for batch, part in enumerate(batches, start=state.batch):
+        if batch_backward(t, batch, part, next(served), sums):
             sums.lr = optimizer_step(t, state)
             after_step(t, state, sums, epoch, batch, stop)
     return sums

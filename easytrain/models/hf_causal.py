@@ -96,6 +96,11 @@ class LMLoss(nn.Module):
         total, count = self.sums(logits, labels)
         return total.sum() / count.sum().clamp(min=1)
 
+    def items(self, labels: torch.Tensor) -> torch.Tensor:
+        """Label tokens of each example: what the loss is the mean over, so that the training
+        loop weights each batch of a step by its tokens (engine.steps), not by its examples."""
+        return (labels[:, 1:] != IGNORE).sum(1)
+
 
 @torch.no_grad()
 def token_losses(
