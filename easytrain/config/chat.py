@@ -8,9 +8,10 @@ objects), so a recipe cannot give one: chats are rendered with the tokenizer's o
 from __future__ import annotations
 
 import string
+from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, PositiveInt, field_validator
+from pydantic import Field, PositiveInt, field_validator, model_validator
 
 from easytrain.config.data import DataSource, SplitConfig, TablePath
 
@@ -59,8 +60,23 @@ class ChatData(DataSource):
     """Pack several short examples into one sequence of max_length tokens (fewer padded tokens); attention and positions stay within each example."""
     prompts_to_sample: int = Field(3, ge=0, le=20)
     """Validation prompts whose generated answers the run saves (samples.jsonl) and shows in the report."""
+    cache: bool = True
+    """Tokenize once through Hugging Face datasets into a memory-mapped Arrow file in cache_dir; a later run with the same data file, tokenizer and token settings reads it instead of tokenizing again."""
+    cache_dir: Path | None = None
+    """Where the cache lives; default $EASYTRAIN_CACHE or .easytrain-cache/ here."""
+    stream: bool | Literal["auto"] = "auto"
+    """Read each batch from the cached Arrow file instead of holding every example in memory, for corpora larger than memory (needs cache: true); auto: when the padded token ids and labels would take over a quarter of this machine's memory."""
     split: SplitConfig = SplitConfig(stratify=False)
     """Seeded train / val / test split."""
+
+    @model_validator(mode="after")
+    def _stream_reads_the_cache(self) -> ChatData:
+        if self.stream is True and not self.cache:
+            raise ValueError(
+                "stream: true reads the batches from the Arrow cache; set cache: true "
+                "(or stream: false to hold the examples in memory)"
+            )
+        return self
 
     @field_validator("template")
     @classmethod

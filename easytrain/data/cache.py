@@ -60,19 +60,31 @@ def save(folder: Path, name: str, entry: dict[str, Any]) -> str | None:
     return None
 
 
+# ours: decoded images (SUFFIX), tokenized chats (data/chat_cache.py: .arrow + .json), and the
+# temp files and work folders that a killed write leaves
+OURS = (f"*{SUFFIX}", "*.easytrain.arrow", "*.easytrain.json", ".*.easytrain.*.tmp")
+WORK = ".*.easytrain.work"
+
+
 def entries(folder: Path) -> list[Path]:
     """Our files in folder: entries and temp files left by a killed write."""
     if not folder.is_dir():
         return []
-    ours = list(folder.glob(f"*{SUFFIX}")) + list(folder.glob(f".*{SUFFIX}.*.tmp"))
+    ours = [path for pattern in OURS for path in folder.glob(pattern)]
     return sorted(p for p in ours if p.is_file())
 
 
 def clear(folder: Path) -> tuple[int, int]:
-    """Remove every entry; (files removed, bytes freed)."""
+    """Remove every entry (and a killed build's work folder); (files removed, bytes freed)."""
+    import shutil
+
     count = size = 0
     for path in entries(folder):
         size += path.stat().st_size
         path.unlink(missing_ok=True)
         count += 1
+    for work in folder.glob(WORK) if folder.is_dir() else []:
+        files = [p for p in work.rglob("*") if p.is_file()]
+        size, count = size + sum(p.stat().st_size for p in files), count + len(files)
+        shutil.rmtree(work, ignore_errors=True)
     return count, size

@@ -59,32 +59,45 @@ def read_chats(data: ChatData) -> tuple[list[list[dict[str, str]]], list[str]]:
     frame = read_table(data.path)
     where = row_locator(data.path)
     chats, places = [], []
-    use_messages = data.messages in frame.columns
-    if not use_messages and not {data.prompt, data.completion} <= set(frame.columns):
-        raise RecipeError(
-            f"{data.path}: no column '{data.messages}' (data.messages) and no "
-            f"'{data.prompt}'/'{data.completion}' columns (data.prompt, data.completion); "
-            f"the columns are: {', '.join(map(str, frame.columns))}"
-        )
+    use_messages = check_columns(data, list(frame.columns))
     for row, record in frame.iterrows():
         place = where(int(row))
-        if use_messages:
-            chat = _messages(record[data.messages], place)
-        else:
-            prompt, answer = record[data.prompt], record[data.completion]
-            if pd.isna(prompt) or pd.isna(answer) or not str(answer).strip():
-                raise RunFailed(f"{place}: prompt and completion must both be given")
-            chat = [
-                {"role": "user", "content": str(prompt)},
-                {"role": "assistant", "content": str(answer)},
-            ]
-        if data.system and chat[0]["role"] != "system":
-            chat = [{"role": "system", "content": data.system}, *chat]
-        chats.append(chat)
+        chats.append(row_chat(data, place, use_messages, record))
         places.append(place)
     if not chats:
         raise RunFailed(f"{data.path}: the file has no rows")
     return chats, places
+
+
+def check_columns(data: ChatData, columns: list[str]) -> bool:
+    """True when the file has a messages column; else it must have prompt and completion."""
+    if data.messages in columns:
+        return True
+    if not {data.prompt, data.completion} <= set(columns):
+        raise RecipeError(
+            f"{data.path}: no column '{data.messages}' (data.messages) and no "
+            f"'{data.prompt}'/'{data.completion}' columns (data.prompt, data.completion); "
+            f"the columns are: {', '.join(map(str, columns))}"
+        )
+    return False
+
+
+def row_chat(data: ChatData, place: str, use_messages: bool, record: Any) -> list[dict[str, str]]:
+    """One row of the file (a mapping of column → cell) as a chat: its messages, or its prompt
+    and completion, with data.system put first; a RunFailed naming the row when it is not one."""
+    if use_messages:
+        chat = _messages(record[data.messages], place)
+    else:
+        prompt, answer = record[data.prompt], record[data.completion]
+        if pd.isna(prompt) or pd.isna(answer) or not str(answer).strip():
+            raise RunFailed(f"{place}: prompt and completion must both be given")
+        chat = [
+            {"role": "user", "content": str(prompt)},
+            {"role": "assistant", "content": str(answer)},
+        ]
+    if data.system and chat[0]["role"] != "system":
+        chat = [{"role": "system", "content": data.system}, *chat]
+    return chat
 
 
 def render(tokenizer: Any, chat: list[dict[str, str]], data: ChatData) -> tuple[str, list]:
@@ -162,25 +175,43 @@ def matrices(rows: list[tuple[list[int], list[int]]]) -> tuple[np.ndarray, np.nd
 
 
 def load(data: ChatData, model: HFConfig, save_to: Path | None = None, seed: int = 0) -> RawData:
-    """The chats tokenized by the model's tokenizer, split, the training rows packed if asked."""
+    """The chats tokenized by the model's tokenizer, split, the training rows packed if asked:
+    through the Arrow cache (data.cache; data/chat_split.py), else here, in memory."""
     from easytrain.models.hf_files import load_tokenizer
 
-    chats, places = read_chats(data)
     tokenizer = load_tokenizer(model)
+    raw, warning = None, None
+    if data.cache:
+        from easytrain.data.chat_split import from_cache
+
+        try:
+            raw = from_cache(data, model, tokenizer, seed)
+        except OSError as exc:  # a read-only or full disk: tokenized in memory, as without
+            if data.stream is True:
+                raise RunFailed(f"data.stream: the chat cache cannot be written ({exc})") from None
+            warning = f"warning: chat cache not written ({exc}); tokenized in memory"
+    if raw is None:
+        raw = in_memory(data, model, tokenizer, seed)
+        raw.notes[:0] = [warning] if warning else []
+    if save_to is not None:
+        tokenizer.save_pretrained(save_to)
+    return raw
+
+
+def in_memory(data: ChatData, model: HFConfig, tokenizer: Any, seed: int) -> RawData:
+    """Every chat read with pandas and tokenized now, into (rows, longest) arrays."""
+    chats, places = read_chats(data)
     encoded = []
     for chat, place in zip(chats, places, strict=True):
         try:
             encoded.append(encode_chat(tokenizer, chat, data))
         except RunFailed as exc:
             raise RunFailed(f"{place}: {exc}") from None
-    kept = [i for i, (_, labels, _) in enumerate(encoded) if any(t != IGNORE for t in labels)]
-    notes = []
-    dropped = sorted(set(range(len(encoded))) - set(kept))
-    if dropped:
-        notes.append(
-            f"warning: {len(dropped)} chat(s) have no answer token left within "
-            f"data.max_length {data.max_length} and are left out (first: {places[dropped[0]]})"
-        )
+    kept = np.asarray(
+        [i for i, (_, labels, _) in enumerate(encoded) if any(t != IGNORE for t in labels)],
+        dtype=np.int64,
+    )
+    notes = dropped(data, len(encoded), kept, lambda i: places[i])
     parts = split_indices(RawData(None, np.zeros(len(kept)), "language_model"), data.split, seed)
     pairs = [(encoded[kept[i]][0], encoded[kept[i]][1]) for i in range(len(kept))]
     train = [pairs[i] for i in parts["train"]]
@@ -192,35 +223,54 @@ def load(data: ChatData, model: HFConfig, save_to: Path | None = None, seed: int
         "val": np.arange(n_train, n_train + n_val),
         "test": np.arange(n_train + n_val, len(x)),
     }
-    order = np.concatenate([parts["train"], parts["val"], parts["test"]])
-    if save_to is not None:
-        tokenizer.save_pretrained(save_to)
+    order = kept[np.concatenate([parts["train"], parts["val"], parts["test"]])]
     raw = RawData(x, y, "language_model", description=str(data.path), fixed=fixed, notes=notes)
-    raw.encoding = {"chat": settings(tokenizer, data, model, encoded, kept, parts)}
-    tokens = int((x >= 0).sum())
-    packed = f", packed into {n_train} rows" if data.packing else ""
+    val = parts["val"] if len(parts["val"]) else parts["train"]
+    prompts = [encoded[kept[i]][2] for i in val[: data.prompts_to_sample]]
+    raw.encoding = {"chat": settings(tokenizer, data, model, prompts)}
     raw.notes.append(
-        f"tokenized {len(kept):,} chats with {type(tokenizer).__name__} from {model.name}: "
-        f"{tokens:,} tokens, {int((y != IGNORE).sum()):,} of them answers{packed}"
+        summary(data, model, tokenizer, len(kept), int((x >= 0).sum()), int((y != IGNORE).sum()))
+        + (f", packed into {n_train} rows" if data.packing else "")
     )
-    if data.packing:
-        raw.locate = lambda i: (
-            places[kept[int(order[i - n_train + len(train)])]]
-            if i >= n_train
-            else f"packed row {i + 1}"
-        )
-    else:
-        raw.locate = lambda i: places[kept[int(order[i])]]
+    raw.locate = located(order, len(train), n_train, data.packing, lambda i: places[i])
     return raw
 
 
-def settings(
-    tokenizer: Any, data: ChatData, model: HFConfig, encoded: list, kept: list, parts: dict
-) -> dict[str, Any]:
+def dropped(data: ChatData, count: int, kept: np.ndarray, where: Any) -> list[str]:
+    """The warning for chats left without an answer token by data.max_length, if any."""
+    lost = np.setdiff1d(np.arange(count), kept)
+    if not len(lost):
+        return []
+    return [
+        f"warning: {len(lost)} chat(s) have no answer token left within "
+        f"data.max_length {data.max_length} and are left out (first: {where(int(lost[0]))})"
+    ]
+
+
+def summary(
+    data: ChatData, model: HFConfig, tokenizer: Any, chats: int, tokens: int, answers: int
+) -> str:
+    """The log line that says what was tokenized."""
+    return (
+        f"tokenized {chats:,} chats with {type(tokenizer).__name__} from {model.name}: "
+        f"{tokens:,} tokens, {answers:,} of them answers"
+    )
+
+
+def located(order: np.ndarray, examples: int, rows: int, packed: bool, where: Any) -> Any:
+    """Example i of the splits (train rows first) → where it is in the file. order: the file
+    row of each example, split after split; packed training rows are named by number."""
+    if packed:
+        return lambda i: (
+            where(int(order[i - rows + examples])) if i >= rows else f"packed row {i + 1}"
+        )
+    return lambda i: where(int(order[i]))
+
+
+def settings(tokenizer: Any, data: ChatData, model: HFConfig, prompts: list[str]) -> dict[str, Any]:
     """The data card's `chat` encoding: how to make prompts for generate, and sample prompts."""
     from easytrain.models.hf_files import load_config, pad_id
 
-    val = parts["val"] if len(parts["val"]) else parts["train"]
     return {
         "tokenizer": TOKENIZER_DIR,
         "template": data.template,
@@ -230,7 +280,7 @@ def settings(
         "eos_token_id": tokenizer.eos_token_id,
         "vocab_size": len(tokenizer),
         "model_config": load_config(model).to_dict(),
-        "sample_prompts": [encoded[kept[i]][2] for i in val[: data.prompts_to_sample]],
+        "sample_prompts": prompts,
     }
 
 

@@ -40,6 +40,9 @@ class RawData:
     # Where example i came from, for messages: "data.csv:14", "data/train/cat/3.jpg".
     locate: Callable[[int], str] | None = None
     notes: list[str] = field(default_factory=list)  # said in the run log ("warning: …" first)
+    # Splits the source serves itself, read a batch at a time (chat data from the Arrow cache):
+    # name → Split; x is then a (0, width) stand-in and y one zero per example.
+    served: dict[str, Any] | None = None
 
     @classmethod
     def of_rows(

@@ -11,6 +11,7 @@ run replays the epoch exactly.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import cast
 
 import torch
 
@@ -21,6 +22,9 @@ BUCKET = 50  # batches per bucket: enough to find similar lengths, few enough to
 
 def token_lengths(x: object) -> torch.Tensor | None:
     """Real tokens per row of right-padded (-1) token ids, on the CPU; None for other inputs."""
+    own = getattr(x, "token_lengths", None)
+    if own is not None:  # rows read from a file (data.chat_rows) know their lengths
+        return cast(torch.Tensor | None, own())
     if not isinstance(x, torch.Tensor) or x.dtype != torch.int64 or x.ndim != 2 or not len(x):
         return None
     lengths = (x >= 0).sum(dim=1).cpu()

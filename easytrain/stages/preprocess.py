@@ -50,8 +50,11 @@ class PreprocessStage:
             from easytrain.data.hf_images import preprocess_config
 
             config = preprocess_config(config, encoding)
-        streams = _streams(raw, parts, config, recipe.data, ctx)
-        inputs, info = streams or model_inputs(raw.x, parts, config, codes, in_order)
+        if raw.served is not None:  # read a batch at a time from the source's own files
+            inputs, info = {name: raw.served[name].x for name in NAMES}, {"dtype": "int64"}
+        else:
+            streams = _streams(raw, parts, config, recipe.data, ctx)
+            inputs, info = streams or model_inputs(raw.x, parts, config, codes, in_order)
         preprocessing: dict = {"input_shape": list(raw.input_shape), "encoding": encoding, **info}
         if raw.task == "regression":
             y_train = raw.y[parts["train"]]
@@ -61,6 +64,8 @@ class PreprocessStage:
             }
 
         def take(name: str) -> Split | None:
+            if raw.served is not None:
+                return raw.served[name] if len(raw.served[name]) else None
             y = torch.from_numpy(np.ascontiguousarray(raw.y[parts[name]]))
             return Split(inputs[name], y) if len(y) else None
 
