@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, easytrain
+from tests.conftest import cli
 from tests.hardening.tally import record
 from tests.hardening.test_hostile import canary, pickled, refused  # noqa: F401 (a fixture)
 
@@ -94,8 +94,6 @@ def test_a_crafted_pt2_is_refused_by_predict(
     tmp_path: Path,
     canary: Path,  # noqa: F811
 ) -> None:
-    from tests.conftest import cli
-
     run = _attacked_run(finished_run, tmp_path, canary, how)
     rows = tmp_path / "rows.csv"
     rows.write_text(",".join(f"pixel_{i}" for i in range(64)) + "\n" + ",".join("0" * 64) + "\n")
@@ -113,10 +111,10 @@ def test_a_crafted_pt2_is_refused_by_serve(
     tmp_path: Path,
     canary: Path,  # noqa: F811
 ) -> None:
-    """serve loads the export before it listens: a refused archive is exit 1, no server."""
+    """serve loads the export before it listens: a refused archive is exit 1, no server (so the
+    command runs in this process: it returns before anything would listen)."""
     run = _attacked_run(finished_run, tmp_path, canary, how)
-    result = easytrain("serve", str(run), "--format", "pt2", "--port", "0", cwd=ROOT, timeout=90)
-    message = refused(result, code=1)
+    message = refused(cli("serve", str(run), "--format", "pt2", "--port", "0"), code=1)
     assert f"{run}/export/model.pt2 is not a plain export" in message
     record(f"crafted pickle: export/model.pt2 ({how}) via serve", "exit 1, not run")
 
