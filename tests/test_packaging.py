@@ -121,3 +121,16 @@ def test_wheel_metadata_names_the_extras_and_classifiers(wheel):
     assert "Classifier: Topic :: Scientific/Engineering :: Artificial Intelligence" in metadata
     entry = [n for n in archive.namelist() if n.endswith("entry_points.txt")]
     assert entry, "the wheel declares no console script"
+
+
+def test_the_wheel_leaves_mnist_out_and_the_installed_copy_says_it_downloads(
+    wheel, installed, tmp_path
+):
+    with zipfile.ZipFile(wheel) as archive:
+        assert not [n for n in archive.namelist() if "MNIST" in n or n.endswith("-ubyte.gz")]
+    result = run_installed(
+        installed, tmp_path, "-m", "easytrain", "recipes", "copy", "mnist", "--with-data"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "the recipe downloads it on its first run" in result.stderr
+    assert (tmp_path / "mnist.yaml").is_file() and not (tmp_path / "data").exists()

@@ -245,6 +245,8 @@ class TorchvisionData(Streamable):
     """The folder that holds (or receives) the data set's files."""
     download: bool = False
     """Download the files into root when they are not there (needs network access)."""
+    limit: PositiveInt | None = None
+    """Use only the first N images of the official training split and the first N of the test split: a quick first run on part of a big data set (all when left out)."""
     split: ValSplit = ValSplit()
     """Validation carved from the official training split."""
 

@@ -1,8 +1,10 @@
 """Sample data for the shipped recipes: what `easytrain recipes copy NAME --with-data` writes.
 
 Each sample is real data under a licence that allows shipping it (see data/README.md): small
-files that ship with easytrain, and image folders written from scikit-learn's handwritten
-digits. A sample goes where the recipe looks for it, relative to the current folder.
+files that ship with easytrain, image folders written from scikit-learn's handwritten digits,
+and MNIST's four original files, which only a clone of the repository has (the package leaves
+out their 11 MB; the recipe downloads them instead). A sample goes where the recipe looks for
+it, relative to the current folder.
 """
 
 from __future__ import annotations
@@ -48,6 +50,18 @@ def _digit_images(target: Path) -> int:
     return len(digits.images)
 
 
+def _mnist_files() -> list[Path]:
+    return sorted((samples_dir() / "MNIST" / "raw").glob("*-ubyte.gz"))
+
+
+def _mnist(target: Path) -> int:
+    """MNIST's original .gz files where torchvision looks: it checks their MD5 and unpacks them."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in _mnist_files():
+        shutil.copyfile(path, target / path.name)
+    return len(_mnist_files())
+
+
 # the data path a shipped recipe names → what writes a sample there
 SAMPLES: dict[str, tuple[str, Writer]] = {
     "data/penguins.csv": ("the Palmer penguins (CC0)", _copy("penguins.csv")),
@@ -55,6 +69,7 @@ SAMPLES: dict[str, tuple[str, Writer]] = {
     "data/chat.jsonl": ("short chats in the messages format (CC0)", _copy("chat.jsonl")),
     "data/cats-vs-dogs/train": ("scikit-learn's handwritten digits as PNGs", _digit_images),
     "data/images/train": ("scikit-learn's handwritten digits as PNGs", _digit_images),
+    "data/MNIST/raw": ("MNIST's four original files (CC BY-SA 3.0)", _mnist),
 }
 
 
@@ -62,6 +77,10 @@ def sample_for(recipe: Path) -> tuple[str, str, Writer] | None:
     """(data path, what it is, writer) for a shipped recipe that reads a file; None otherwise."""
     data = yaml.safe_load(recipe.read_text(encoding="utf-8")).get("data") or {}
     path = data.get("path")
+    if data.get("source") == "torchvision":  # where torchvision looks for the files
+        path = f"{data.get('root', 'data')}/{data.get('name')}/raw"
+        if path == "data/MNIST/raw" and not _mnist_files():
+            return None  # an installed package: the recipe downloads MNIST
     if path in SAMPLES:
         what, writer = SAMPLES[path]
         return path, what, writer
@@ -72,6 +91,11 @@ def write_sample(recipe: Path, force: bool = False) -> str:
     """Write the recipe's sample data into the current folder; a line saying what was written."""
     found = sample_for(recipe)
     if found is None:
+        if "download: true" in recipe.read_text(encoding="utf-8"):
+            return (
+                f"{recipe.stem}: its data is not in the package; the recipe downloads it on its "
+                "first run (data.download: true; a clone of the repository has MNIST in data/)"
+            )
         return f"{recipe.stem} needs no sample data: its data comes from a package or a download"
     path, what, writer = found
     target = Path(path)

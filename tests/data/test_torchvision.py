@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from easytrain.data.split import split_indices
 from easytrain.data.torchvision_data import load
 from easytrain.errors import RecipeError
 from tests.data.makers import mnist_files
+
+REPO_MNIST = Path(__file__).resolve().parents[2] / "data" / "MNIST" / "raw"
 
 
 def test_mnist_files_load_with_the_official_test_split(tmp_path: Path) -> None:
@@ -25,12 +28,44 @@ def test_mnist_files_load_with_the_official_test_split(tmp_path: Path) -> None:
     assert raw.where(210) == "MNIST test example 10"
 
 
+def test_the_clones_mnist_files_are_unpacked_offline_and_data_limit_takes_the_first_n(
+    tmp_path: Path,
+) -> None:
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for packed in sorted(REPO_MNIST.glob("*-ubyte.gz")):  # as `recipes copy mnist --with-data`
+        shutil.copyfile(packed, raw / packed.name)
+    full = load(TorchvisionData(name="MNIST", root=tmp_path))  # download: false unpacks them
+    assert len(list(raw.glob("*-ubyte"))) == 4
+    train, test = np.split(full.y, [60_000])
+    assert np.bincount(train).tolist() == [
+        5923,
+        6742,
+        5958,
+        6131,
+        5842,
+        5421,
+        5918,
+        6265,
+        5851,
+        5949,
+    ]
+    assert np.bincount(test).tolist() == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
+
+    part = load(TorchvisionData(name="MNIST", root=tmp_path, limit=300))
+    assert part.x.shape == (600, 1, 28, 28) and part.fixed["test"].tolist() == list(range(300, 600))
+    assert np.array_equal(part.x[:300], full.x[:300]) and np.array_equal(
+        part.x[300:], full.x[60_000:60_300]
+    )
+    assert np.array_equal(part.y[300:], full.y[60_000:60_300])
+
+
 @pytest.mark.parametrize(
     ("name", "expected"),
     [
         (
             "MNIST",
-            "put train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (the .gz files, unpacked) in {root}/MNIST/raw/",
+            "put train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte (the .gz files, unpacked or as they are) in {root}/MNIST/raw/",
         ),
         ("fashion_mnist", "in {root}/FashionMNIST/raw/"),
         ("KMNIST", "in {root}/KMNIST/raw/"),
