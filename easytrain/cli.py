@@ -3,8 +3,6 @@ process exit. The commands live in easytrain/commands/ (parse, call, map excepti
 codes); nothing imported here imports torch, so --help, validate, schema and recipes answer at
 once."""
 
-from __future__ import annotations
-
 import os
 import sys
 from typing import Annotated
@@ -13,9 +11,11 @@ import typer
 
 from easytrain.commands import cache, finished_run, generate, recipes, tune
 from easytrain.commands import run as run_command
+from easytrain.commands.help import HelpGroup, light_help
 
 app = typer.Typer(
     name="easytrain",
+    cls=HelpGroup,
     help="Train, evaluate and export a PyTorch model from one YAML recipe.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -54,14 +54,15 @@ app.command()(finished_run.serve)
 app.command()(generate.generate)
 app.command()(tune.tune)
 
-recipes_app = typer.Typer(help="The shipped recipe templates.", no_args_is_help=True)
+recipes_app = typer.Typer(cls=HelpGroup, help="The shipped recipe templates.", no_args_is_help=True)
 recipes_app.command("list")(recipes.recipes_list)
 recipes_app.command("copy")(recipes.recipes_copy)
 app.add_typer(recipes_app, name="recipes")
 
-cache_app = typer.Typer(help="The cache of decoded images.", no_args_is_help=True)
+cache_app = typer.Typer(cls=HelpGroup, help="The cache of decoded images.", no_args_is_help=True)
 cache_app.command("clear")(cache.cache_clear)
 app.add_typer(cache_app, name="cache")
+light_help(app)  # after every command is registered
 
 
 def main() -> None:

@@ -1,7 +1,5 @@
 """`easytrain cache clear`: the cache of decoded images."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """What the commands share: argument types, recipe loading, and exceptions → exit codes."""
 
-from __future__ import annotations
-
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,7 +63,7 @@ def import_beside(recipe: Path) -> None:
         sys.path.append(folder)
 
 
-def load(recipe: Path, overrides: list[str] | None, allow_code: bool = False) -> Recipe:
+def load(recipe: Path, overrides: list[str] | None, allow_code: bool = False) -> "Recipe":
     from easytrain.config.load import load_recipe
 
     if allow_code:

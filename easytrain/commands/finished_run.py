@@ -1,7 +1,5 @@
 """Commands on a finished run folder: evaluate, report, export, predict, serve, explain."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path

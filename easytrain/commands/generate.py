@@ -1,7 +1,5 @@
 """`easytrain generate RUN_DIR "prompt"`: answers from a fine-tuned language model (data.source chat)."""
 
-from __future__ import annotations
-
 import json
 from pathlib import Path
 from typing import Annotated

@@ -1,7 +1,5 @@
 """Commands on recipes that train nothing: validate, schema, the shipped templates, init."""
 
-from __future__ import annotations
-
 import json
 import sys
 from pathlib import Path

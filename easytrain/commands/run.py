@@ -1,7 +1,5 @@
 """`easytrain run`: the whole pipeline in this process, over several (DDP), or as a dry-run plan."""
 
-from __future__ import annotations
-
 import json
 import os
 import shlex
@@ -72,8 +70,8 @@ def run(
 
 
 def _launch(
-    loaded: Recipe,
-    processes: Launch,
+    loaded: "Recipe",
+    processes: "Launch",
     command: list[str],
     flags: list[str],
     out: Path | None,
@@ -94,7 +92,7 @@ def _launch(
 
 
 def _run_here(
-    loaded: Recipe,
+    loaded: "Recipe",
     out: Path | None,
     resume: bool,
     dry_run: bool,

@@ -1,7 +1,5 @@
 """`easytrain tune`: a hyper-parameter search (Optuna) over the recipe's tune: section."""
 
-from __future__ import annotations
-
 from pathlib import Path
 from typing import Annotated
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from easytrain.config.backbones import TorchvisionConfig
 from easytrain.config.data import held_out_fractions
 from easytrain.config.hf import hf_folder_problems, hf_problems
 from easytrain.config.logged import raw_task, unlogged
@@ -18,7 +20,7 @@ from easytrain.config.recipe import Recipe, recipe_model
 from easytrain.config.tune import tune_problems
 from easytrain.config.yamlpos import Path_, Positions, dotted, load_file
 from easytrain.errors import Problem, RecipeError
-from easytrain.registry import Registry, default_registry
+from easytrain.registry import Registry, builtin_registry, default_registry
 
 
 def load_recipe(
@@ -30,8 +32,28 @@ def load_recipe(
 ) -> Recipe:
     """The validated recipe, or a RecipeError listing every problem with its file:line:col."""
     data, positions = read_recipe(path, overrides)
-    registry = registry or default_registry()
+    if registry is None:
+        return _validate_builtins_first(data, positions, allow_code=allow_code)
     return validate_data(data, positions, allow_code=allow_code, registry=registry)
+
+
+def _validate_builtins_first(
+    data: dict[str, Any], positions: Positions, *, allow_code: bool
+) -> Recipe:
+    """Validate against the built-in components first: a recipe that names only those needs no
+    scan of every installed package's entry points for plugins (a scan costs more than the
+    validation). Any other outcome is validated again with the plugins, so the answer is the one
+    the whole registry gives: a problem (the name may be a plugin's), or a torchvision model (a
+    plugin's model of that name comes first)."""
+    try:
+        recipe = validate_data(
+            copy.deepcopy(data), positions, allow_code=allow_code, registry=builtin_registry()
+        )
+    except RecipeError:
+        recipe = None
+    if recipe is None or isinstance(recipe.model, TorchvisionConfig):
+        return validate_data(data, positions, allow_code=allow_code, registry=default_registry())
+    return recipe
 
 
 def read_recipe(
