@@ -99,7 +99,8 @@ class LMLoss(nn.Module):
     def items(self, labels: torch.Tensor) -> torch.Tensor:
         """Label tokens of each example: what the loss is the mean over, so that the training
         loop weights each batch of a step by its tokens (engine.steps), not by its examples."""
-        return (labels[:, 1:] != IGNORE).sum(1)
+        counted = getattr(labels, "label_tokens", None)  # rows of the chat cache: its counts
+        return counted() if counted is not None else (labels[:, 1:] != IGNORE).sum(1)
 
 
 @torch.no_grad()
