@@ -134,6 +134,26 @@ def _processor_problems(section: Any) -> list[tuple[tuple[str, ...], str]]:
     ]
 
 
+def quantize_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
+    """model.quantize needs a run on CUDA: refused at validate time when the recipe's device
+    says otherwise (device: auto is judged when the run starts, on the machine it runs on)."""
+    model = data.get("model")
+    if not isinstance(model, dict) or model.get("type") != "hf":
+        return []
+    quantize, device = model.get("quantize", "none"), data.get("device", "auto")
+    if quantize in (None, "none") or not isinstance(device, str):
+        return []
+    if device == "auto" or device.startswith("cuda"):
+        return []
+    return [
+        (
+            ("model", "quantize"),
+            f"{quantize} base weights need a CUDA GPU (bitsandbytes), and this recipe's device "
+            f"is {device}; set device: auto (or cuda), or model.quantize: none",
+        )
+    ]
+
+
 def hf_folder_problems(data: dict[str, Any]) -> list[tuple[tuple[str, ...], str]]:
     """An hf model.name written as a path (./x, ../x, /x, ~/x) must be a folder; a name like
     org/model may be a hub id, looked up when the run starts."""

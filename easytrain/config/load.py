@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from easytrain.config.backbones import TorchvisionConfig
 from easytrain.config.data import held_out_fractions
-from easytrain.config.hf import hf_folder_problems, hf_problems
+from easytrain.config.hf import hf_folder_problems, hf_problems, quantize_problems
 from easytrain.config.logged import raw_task, unlogged
 from easytrain.config.overrides import apply_overrides
 from easytrain.config.problems import problem_order, to_problems
@@ -142,7 +142,7 @@ def check_recipe(data: dict[str, Any], metrics: list[str] | None = None) -> list
             )
         )
     problems += tune_problems(data, fractions["val"])
-    problems += hf_problems(data) + hf_folder_problems(data)
+    problems += hf_problems(data) + hf_folder_problems(data) + quantize_problems(data)
     gate_split = _get(data, "evaluate", "gate_split", default="test")
     if _get(data, "evaluate", "gates") and fractions.get(gate_split) == 0:
         problems.append(

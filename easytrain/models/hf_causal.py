@@ -123,13 +123,16 @@ def token_losses(
     return torch.cat(totals).numpy(), torch.cat(counts).numpy()
 
 
-def _quantization(config: HFConfig) -> Any:
+def _quantization(config: HFConfig, device: torch.device) -> Any:
+    """bitsandbytes' settings for model.quantize; refused unless the run itself is on CUDA
+    (a machine's GPU does not help a run on its CPU: device: cpu, --device cpu)."""
     if config.quantize == "none":
         return None
-    if not torch.cuda.is_available():
+    if device.type != "cuda":
         raise RecipeError(
-            f"model.quantize: {config.quantize} base weights need a CUDA GPU (bitsandbytes); "
-            "on this machine set model.quantize: none"
+            f"model.quantize: {config.quantize} base weights need a CUDA GPU (bitsandbytes), "
+            f"and this run is on {device}; run on CUDA (device: auto or cuda) or set "
+            "model.quantize: none"
         )
     require("bitsandbytes")
     from transformers import BitsAndBytesConfig
@@ -162,19 +165,23 @@ def _lora(model: nn.Module, config: HFConfig) -> Any:  # a peft model
 
 
 def build_causal(
-    config: HFConfig, encoding: dict[str, Any], pretrained: bool = True
+    config: HFConfig,
+    encoding: dict[str, Any],
+    pretrained: bool = True,
+    device: torch.device | None = None,
 ) -> HFCausalModel:
     """The language model, pretrained (or fresh, pretrained=False, to load a checkpoint into),
-    then LoRA-wrapped or trained whole as config.trainable says (head: the output layer only)."""
+    then LoRA-wrapped or trained whole as config.trainable says (head: the output layer only).
+    device: the run's (None: the CPU); a quantized base is loaded straight onto it."""
     require()
     from transformers import AutoModelForCausalLM
 
     saved = encoding.get("model_config")
     found = load_config(config) if pretrained or saved is None else config_from_dict(saved)
-    quantized = _quantization(config)
+    device = device or torch.device("cpu")
+    quantized = _quantization(config, device)
     with quiet():
         if pretrained:
-            cuda = torch.cuda.is_available()
             model = AutoModelForCausalLM.from_pretrained(
                 model_folder(config),
                 config=found,
@@ -182,7 +189,8 @@ def build_causal(
                 use_safetensors=True,
                 trust_remote_code=config.trust_remote_code,
                 quantization_config=quantized,
-                dtype=torch.bfloat16 if quantized is not None and cuda else None,
+                dtype=torch.bfloat16 if quantized is not None else None,
+                device_map={"": str(device)} if quantized is not None else None,
             )
         else:
             model = AutoModelForCausalLM.from_config(

@@ -74,7 +74,7 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
             from easytrain.models.hf_causal import build_causal
 
             chat = data.preprocessing.encoded("chat")
-            return build_causal(config, chat, pretrained), spec
+            return build_causal(config, chat, pretrained, ctx.device), spec
         image = data.preprocessing.encoding.get("hf_image")
         if image is not None:  # an image classifier (data.hf_images)
             from easytrain.models.hf_image import build_hf_image
