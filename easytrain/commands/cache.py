@@ -1,4 +1,4 @@
-"""`easytrain cache clear`: the cache of decoded images."""
+"""`easytrain cache clear`: the cache of decoded images and tokenized chats."""
 
 import sys
 from pathlib import Path
