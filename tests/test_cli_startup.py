@@ -44,6 +44,9 @@ print("CODE=" + str(code), file=sys.stderr)
 print("HEAVY=" + ",".join(m for m in {heavy!r} if m in sys.modules), file=sys.stderr)
 print("RICH=" + str("rich" in sys.modules), file=sys.stderr)
 print("PLUGINS_SCANNED=" + str(default_registry.cache_info().currsize > 0), file=sys.stderr)
+import os, pydantic.plugin._loader as loader
+print("PYDANTIC_SCANNED=" + str(loader._plugins is not None), file=sys.stderr)
+print("PYDANTIC_ENV=" + str(os.environ.get("PYDANTIC_DISABLE_PLUGINS")), file=sys.stderr)
 """
 
 
@@ -82,6 +85,9 @@ def test_validate_of_built_in_components_imports_no_rich_and_scans_no_plugins() 
     found = probe(["validate", str(RECIPES / "digits.yaml")])
     assert found["RICH"] == "False"  # it prints YAML, nothing rich draws
     assert found["PLUGINS_SCANNED"] == "False"
+    # the recipe models are built without pydantic's plugins, and the setting is put back
+    assert found["PYDANTIC_SCANNED"] == "False"
+    assert found["PYDANTIC_ENV"] == "None"
 
 
 def test_a_problem_is_looked_up_with_the_plugins_too() -> None:
@@ -140,3 +146,16 @@ def test_a_plugin_model_named_like_a_torchvision_model_comes_first() -> None:
         default_registry.cache_clear()
     assert isinstance(loaded.model, ShadowConfig)
     assert loaded.model.width == 7
+
+
+def test_the_pydantic_plugin_setting_of_the_user_is_put_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    from easytrain.commands.common import without_pydantic_plugins
+
+    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "logfire")
+    with without_pydantic_plugins():
+        assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "1"
+    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "logfire"

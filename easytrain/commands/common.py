@@ -1,5 +1,6 @@
 """What the commands share: argument types, recipe loading, and exceptions → exit codes."""
 
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,13 +64,30 @@ def import_beside(recipe: Path) -> None:
         sys.path.append(folder)
 
 
-def load(recipe: Path, overrides: list[str] | None, allow_code: bool = False) -> "Recipe":
-    from easytrain.config.load import load_recipe
+@contextmanager
+def without_pydantic_plugins() -> Iterator[None]:
+    """Build the recipe models without pydantic plugins, as typer builds its parameters'.
+    pydantic looks for plugins (observability tools such as logfire) when it builds its first
+    model, by reading the entry points of every installed package: that scan cost more than
+    validating a recipe. Models built after this (a served model's requests) see plugins."""
+    before = os.environ.get("PYDANTIC_DISABLE_PLUGINS")
+    os.environ["PYDANTIC_DISABLE_PLUGINS"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYDANTIC_DISABLE_PLUGINS"]
+        else:
+            os.environ["PYDANTIC_DISABLE_PLUGINS"] = before
 
+
+def load(recipe: Path, overrides: list[str] | None, allow_code: bool = False) -> "Recipe":
     if allow_code:
         import_beside(recipe)
+    with without_pydantic_plugins():
+        from easytrain.config.load import load_recipe
 
-    return load_recipe(recipe, overrides or [], allow_code=allow_code)
+        return load_recipe(recipe, overrides or [], allow_code=allow_code)
 
 
 def print_gates(result: dict[str, Any]) -> None:
