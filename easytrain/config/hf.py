@@ -46,8 +46,10 @@ class HFConfig(Section):
     """Hub ids: the branch, tag or commit of the files in the cache; none: main."""
     max_length: PositiveInt = 128
     """Tokens per example, at most: longer texts are cut. Batches are padded only to their longest text."""
-    trainable: Literal["all", "head", "lora"] = "all"
-    """all: fine-tune every weight; head: only the new classification head; lora: low-rank adapters plus the head."""
+    trainable: Literal["all", "head", "layers", "lora"] = "all"
+    """all: fine-tune every weight; head: only the new classification head; layers: the blocks (or weights) that model.layers names, plus the head; lora: low-rank adapters plus the head."""
+    layers: list[int | str] | None = Field(None, min_length=1, validate_default=True)
+    """trainable: layers: the transformer blocks to fine-tune by index (-1 the last, e.g. [-2, -1]) or weights by name pattern (e.g. embeddings, '*.attention.*'); the rest stays frozen."""
     lora: LoraConfig = LoraConfig()
     """trainable: lora: the adapters' settings."""
     gradient_checkpointing: bool = False
@@ -58,6 +60,22 @@ class HFConfig(Section):
     """Dropout inside the model (hidden_dropout_prob or the architecture's equivalent); none: the model's own."""
     trust_remote_code: bool = False
     """Run Python code shipped in the model's folder (models transformers does not know); only with --allow-code."""
+
+    @field_validator("layers")
+    @classmethod
+    def _layers_for_trainable(cls, value: list[int | str] | None, info: ValidationInfo) -> Any:
+        trainable = info.data.get("trainable")
+        if trainable == "layers" and value is None:
+            raise ValueError(
+                "trainable: layers needs the blocks to fine-tune, e.g. layers: [-2, -1] "
+                "(the last two) or name patterns"
+            )
+        if trainable not in ("layers", None) and value is not None:
+            raise ValueError(
+                "'layers' is read with trainable: layers only (the blocks to fine-tune); set "
+                "trainable: layers or remove it"
+            )
+        return value
 
     @field_validator("trust_remote_code")
     @classmethod

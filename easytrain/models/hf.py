@@ -1,9 +1,9 @@
 """Pretrained Hugging Face models as ordinary easytrain models: token ids in, logits out.
 
-Every call into transformers and peft lives here and in models/hf_files.py (where the files come
-from; their APIs move between versions). `trainable: head` freezes the pretrained base, `lora`
-wraps the model with peft before the optimizer is built, and export/hf/ is written with the
-adapters merged into the weights.
+The calls into transformers and peft live here, in models/hf_files.py (where the files come
+from) and models/hf_adapt.py (what the model kinds share: `trainable: head` and `layers` freeze
+the rest of the pretrained model, `lora` wraps it with peft before the optimizer is built, and
+export/hf/ is written with the adapters merged into the weights).
 
 Inputs are token ids right-padded with -1 (see data.hf_text): the attention mask is `ids >= 0`,
 so a batch trimmed to its longest text needs nothing else beside it.
@@ -11,8 +11,6 @@ so a batch trimmed to its longest text needs nothing else beside it.
 
 from __future__ import annotations
 
-import re
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +18,9 @@ import torch
 from torch import nn
 
 from easytrain.config.hf import HFConfig
-from easytrain.errors import RecipeError, RunFailed
+from easytrain.errors import RunFailed
 from easytrain.models import ModelSpec
+from easytrain.models import hf_adapt as adapt
 from easytrain.models.hf_files import (
     PAD,
     config_from_dict,
@@ -34,7 +33,6 @@ from easytrain.models.hf_files import (
 )
 
 __all__ = ["PAD", "HFTextModel", "build", "build_hf", "load_tokenizer", "save_hf_folder"]
-_LAYER = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
 
 
 # the model ---------------------------------------------------------------------------------
@@ -60,7 +58,7 @@ class HFTextModel(nn.Module):
         layer 0 and 1 …, the embeddings deepest."""
         depths = {}
         for name, p in self.model.named_parameters():
-            found = _LAYER.search(name)
+            found = adapt.BLOCK.search(name)
             if found:
                 depths[id(p)] = self.layers - int(found.group(1))
             elif "embed" in name:
@@ -68,53 +66,6 @@ class HFTextModel(nn.Module):
             else:
                 depths[id(p)] = 0
         return depths
-
-
-def _head_names(model: nn.Module) -> list[str]:
-    """Top-level modules outside the pretrained base (classifier, pre_classifier, score …)."""
-    prefix = model.base_model_prefix
-    return [
-        name
-        for name, child in model.named_children()
-        if name != prefix and any(True for _ in child.parameters())
-    ]
-
-
-def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
-    require("peft")
-    from peft import LoraConfig, get_peft_model
-
-    lora = config.lora
-    targets = None if lora.target_modules == "auto" else list(lora.target_modules)
-    settings = LoraConfig(
-        task_type="SEQ_CLS",
-        r=lora.r,
-        lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft says int; it divides by r: a float works
-        lora_dropout=lora.dropout,
-        target_modules=targets,
-        modules_to_save=_head_names(model),
-    )
-    try:
-        with warnings.catch_warnings():  # peft calls an alias transformers 5 deprecates
-            warnings.simplefilter("ignore", FutureWarning)
-            return get_peft_model(model, settings)
-    except ValueError as exc:
-        linear = sorted(
-            {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
-        )
-        raise RecipeError(
-            f"model.lora.target_modules: {str(exc).splitlines()[0][:200]}; name the layers, "
-            f"e.g. [query, value] (this model's linear layers: {', '.join(linear)})"
-        ) from None
-
-
-def _checkpointing(model: Any) -> None:  # a transformers model: its API is not nn.Module's
-    """Recompute activations in the backward pass (transformers 5 renamed the call)."""
-    kwargs = {"use_reentrant": False}
-    if hasattr(model, "activation_checkpointing_enable"):
-        model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
-    else:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
 
 def build_hf(
@@ -149,16 +100,11 @@ def build_hf(
             model = AutoModelForSequenceClassification.from_config(
                 found, trust_remote_code=config.trust_remote_code
             )
-    if config.trainable == "head":
-        heads = _head_names(model)
-        for name, p in model.named_parameters():
-            p.requires_grad_(name.split(".", 1)[0] in heads)
+    adapt.freeze(model, config, adapt.head_names(model))
     if config.gradient_checkpointing:
-        if hasattr(model.config, "use_cache"):
-            model.config.use_cache = False  # a decoder's cache cannot be recomputed
-        _checkpointing(model)
+        adapt.checkpointing(model)
     if config.trainable == "lora":
-        model = _lora(model, config)
+        model = adapt.lora(model, config, "SEQ_CLS", keep=adapt.head_names(model))
     layers = int(getattr(found, "num_hidden_layers", 0) or 0)
     return HFTextModel(model, int(encoding.get("pad_token_id", 0)), layers)
 
@@ -179,36 +125,21 @@ def _inner(model: nn.Module) -> HFTextModel:
 
 def merged(model: nn.Module) -> Any:  # a transformers model (save_pretrained …)
     """The transformers model with any LoRA adapters merged into its weights (a copy)."""
-    import copy
-
-    inner: Any = copy.deepcopy(_inner(model).model).cpu()
-    if hasattr(inner, "merge_and_unload"):
-        inner = inner.merge_and_unload()
-    return inner.eval()
+    return adapt.merged(_inner(model).model)
 
 
 def save_hf_folder(model: nn.Module, folder: Path) -> None:
     """export/hf/: a folder transformers loads by itself (config.json, model.safetensors and the
     tokenizer, from the run folder's tokenizer/), written beside and then moved into place."""
-    import shutil
 
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with quiet():
+    def write(tmp: Path) -> None:
         merged(model).save_pretrained(tmp)
         load_tokenizer(folder=folder.parent.parent / "tokenizer").save_pretrained(tmp)
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+
+    adapt.write_folder(folder, write)
 
 
 def load_hf_folder(folder: Path, architecture: nn.Module) -> nn.Module:
     """An exported folder loaded by transformers alone, in the run's wrapper (ids → logits)."""
-    require()
-    from transformers import AutoModelForSequenceClassification
-
-    with quiet():
-        loaded = AutoModelForSequenceClassification.from_pretrained(
-            folder, local_files_only=True, use_safetensors=True
-        )
-    _inner(architecture).model = loaded
+    _inner(architecture).model = adapt.load_exported(folder, "AutoModelForSequenceClassification")
     return architecture.eval()

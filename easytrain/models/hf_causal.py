@@ -8,7 +8,6 @@ examples would one by one. The loss is the mean cross-entropy over the label tok
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +19,7 @@ from torch import nn
 from easytrain.config.hf import HFConfig
 from easytrain.data.chat import IGNORE, SEGMENT, TOKENIZER_DIR
 from easytrain.errors import RecipeError
-from easytrain.models.hf import _LAYER, _checkpointing
+from easytrain.models import hf_adapt as adapt
 from easytrain.models.hf_files import (
     config_from_dict,
     load_config,
@@ -72,7 +71,7 @@ class HFCausalModel(nn.Module):
     def layer_depths(self) -> dict[int, int]:
         depths = {}
         for name, p in self.model.named_parameters():
-            found = _LAYER.search(name)
+            found = adapt.BLOCK.search(name)
             depths[id(p)] = self.layers - int(found.group(1)) if found else 0
         return depths
 
@@ -144,26 +143,6 @@ def _quantization(config: HFConfig, device: torch.device) -> Any:
     )
 
 
-def _lora(model: nn.Module, config: HFConfig) -> Any:  # a peft model
-    require("peft")
-    from peft import LoraConfig, get_peft_model
-
-    lora = config.lora
-    settings = LoraConfig(
-        task_type="CAUSAL_LM",
-        r=lora.r,
-        lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft says int; it divides by r: a float works
-        lora_dropout=lora.dropout,
-        target_modules=None if lora.target_modules == "auto" else list(lora.target_modules),
-    )
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            return get_peft_model(model, settings)
-    except ValueError as exc:
-        raise RecipeError(f"model.lora.target_modules: {str(exc).splitlines()[0][:200]}") from None
-
-
 def build_causal(
     config: HFConfig,
     encoding: dict[str, Any],
@@ -196,18 +175,11 @@ def build_causal(
             model = AutoModelForCausalLM.from_config(
                 found, trust_remote_code=config.trust_remote_code
             )
-    if config.trainable == "head":
-        head = model.get_output_embeddings()
-        for p in model.parameters():
-            p.requires_grad_(False)
-        for p in head.parameters():
-            p.requires_grad_(True)
+    adapt.freeze(model, config, adapt.output_head(model), top_level=False)
     if config.gradient_checkpointing:
-        _checkpointing(model)
-        if config.trainable == "lora":
-            model.enable_input_require_grads()
+        adapt.checkpointing(model, cache_off=False, inputs_need_grad=config.trainable == "lora")
     if config.trainable == "lora":
-        model = _lora(model, config)
+        model = adapt.lora(model, config, "CAUSAL_LM")
     layers = int(getattr(found, "num_hidden_layers", 0) or 0)
     return HFCausalModel(model, int(encoding.get("pad_token_id", 0)), layers)
 
@@ -223,39 +195,23 @@ def save_folder(model: nn.Module, folder: Path) -> None:
     AutoModelForCausalLM.from_pretrained and LLM servers load alone (config.json,
     model.safetensors, generation_config.json, the tokenizer with its chat template); and for
     a LoRA run export/adapter/: the adapter alone, in peft's format, to load onto the base."""
-    import copy
-    import shutil
-
     found = inner(model)
     assert found is not None
     tokenizer = load_tokenizer(folder=folder.parent.parent / TOKENIZER_DIR)
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    adapted: Any = copy.deepcopy(found.model).cpu()  # transformers / peft
-    with quiet():
-        if hasattr(adapted, "merge_and_unload"):
-            adapter = folder.with_name("adapter")
-            shutil.rmtree(adapter, ignore_errors=True)
-            adapted.save_pretrained(adapter)  # peft: adapter_config.json, adapter_model.safetensors
-            adapted = adapted.merge_and_unload()
+
+    def write(tmp: Path) -> None:
+        adapted = adapt.merged(found.model, adapter=folder.with_name("adapter"))
         adapted.generation_config.pad_token_id = tokenizer.pad_token_id
         adapted.generation_config.eos_token_id = tokenizer.eos_token_id
-        adapted.eval().save_pretrained(tmp)
+        adapted.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+
+    adapt.write_folder(folder, write)
 
 
 def load_folder(folder: Path, architecture: nn.Module) -> nn.Module:
     """An exported folder loaded by transformers alone, in the run's wrapper (ids → logits)."""
-    require()
-    from transformers import AutoModelForCausalLM
-
-    with quiet():
-        loaded = AutoModelForCausalLM.from_pretrained(
-            folder, local_files_only=True, use_safetensors=True
-        )
     found = inner(architecture)
     assert found is not None
-    found.model = loaded
+    found.model = adapt.load_exported(folder, "AutoModelForCausalLM")
     return architecture.eval()

@@ -2,7 +2,7 @@
 
 AutoModelForImageClassification on the model's folder, with the head sized for the image
 folder's classes; pixel values in (prepared with the model's image processor's settings, see
-data.hf_images), logits out. Loading, head freezing and LoRA reuse models.hf.
+data.hf_images), logits out. Freezing, LoRA and the export are models.hf_adapt's.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from torch import nn
 
 from easytrain.config.hf import HFConfig
 from easytrain.models import ModelSpec
+
+LORA_AUTO = ("query", "value", "q_proj", "v_proj", "qkv")  # the attention layers' names
 
 
 class HFImageModel(nn.Module):
@@ -35,36 +37,6 @@ class HFImageModel(nn.Module):
         return HFTextModel.layer_depths(self)  # type: ignore[arg-type]
 
 
-def _lora(model: nn.Module, config: HFConfig) -> nn.Module:
-    """Adapters on the attention layers (auto: query and value), the new head trained fully."""
-    from easytrain.models.hf import _head_names
-    from easytrain.models.hf_files import require
-
-    require("peft")
-    from peft import LoraConfig, get_peft_model
-
-    lora = config.lora
-    names = {n.rsplit(".", 1)[-1] for n, m in model.named_modules() if isinstance(m, nn.Linear)}
-    auto = [n for n in ("query", "value", "q_proj", "v_proj", "qkv") if n in names]
-    targets = auto if lora.target_modules == "auto" else list(lora.target_modules)
-    unknown = [t for t in targets if t not in names]
-    if not targets or unknown:
-        from easytrain.errors import RecipeError
-
-        raise RecipeError(
-            f"model.lora.target_modules: {unknown or 'auto'} matches no layer of this model; name "
-            f"its linear layers, e.g. [query, value] (they are: {', '.join(sorted(names))})"
-        )
-    settings = LoraConfig(
-        r=lora.r,
-        lora_alpha=lora.alpha,  # type: ignore[arg-type]  # peft says int; it divides by r: a float works
-        lora_dropout=lora.dropout,
-        target_modules=targets,
-        modules_to_save=_head_names(model),
-    )
-    return get_peft_model(model, settings)
-
-
 def build_hf_image(
     config: HFConfig,
     spec: ModelSpec,
@@ -74,7 +46,7 @@ def build_hf_image(
 ) -> HFImageModel:
     """Pretrained weights (or, pretrained=False, the same architecture fresh, to load a
     checkpoint into), with a new head for these classes, frozen or LoRA-wrapped as asked."""
-    from easytrain.models.hf import _head_names
+    from easytrain.models import hf_adapt as adapt
     from easytrain.models.hf_files import (
         config_from_dict,
         load_config,
@@ -104,14 +76,11 @@ def build_hf_image(
             )
         else:
             model = AutoModelForImageClassification.from_config(found)
-    if config.trainable == "head":
-        heads = _head_names(model)
-        for name, p in model.named_parameters():
-            p.requires_grad_(name.split(".", 1)[0] in heads)
+    adapt.freeze(model, config, adapt.head_names(model))
     if config.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
-    if config.trainable == "lora":
-        model = _lora(model, config)
+        adapt.checkpointing(model)
+    if config.trainable == "lora":  # auto: adapters on the attention layers (query and value)
+        model = adapt.lora(model, config, auto=LORA_AUTO, keep=adapt.head_names(model))
     return HFImageModel(model, int(getattr(found, "num_hidden_layers", 0) or 0))
 
 
@@ -123,38 +92,24 @@ def inner(model: nn.Module) -> HFImageModel | None:
 def save_folder(model: nn.Module, folder: Path) -> None:
     """export/hf/: config.json, model.safetensors (LoRA merged) and the image processor, which
     transformers loads by itself; written beside and then moved into place."""
-    import copy
-    import shutil
-
     from easytrain.data.hf_images import PROCESSOR_DIR, load_processor
-    from easytrain.models.hf_files import quiet
+    from easytrain.models import hf_adapt as adapt
 
     found = inner(model)
     assert found is not None
-    network: Any = copy.deepcopy(found.model).cpu()  # transformers / peft: save_pretrained …
-    if hasattr(network, "merge_and_unload"):
-        network = network.merge_and_unload()
-    tmp = folder.with_name(f".{folder.name}.tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    with quiet():
-        network.eval().save_pretrained(tmp)
+
+    def write(tmp: Path) -> None:
+        adapt.merged(found.model).save_pretrained(tmp)
         load_processor(folder=folder.parent.parent / PROCESSOR_DIR).save_pretrained(tmp)
-    shutil.rmtree(folder, ignore_errors=True)
-    tmp.rename(folder)
+
+    adapt.write_folder(folder, write)
 
 
 def load_folder(folder: Path, architecture: nn.Module) -> nn.Module:
     """An exported folder loaded by transformers alone, in the run's wrapper (pixels → logits)."""
-    from easytrain.models.hf_files import quiet, require
+    from easytrain.models.hf_adapt import load_exported
 
-    require()
-    from transformers import AutoModelForImageClassification
-
-    with quiet():
-        loaded = AutoModelForImageClassification.from_pretrained(
-            folder, local_files_only=True, use_safetensors=True
-        )
     found = inner(architecture)
     assert found is not None
-    found.model = loaded
+    found.model = load_exported(folder, "AutoModelForImageClassification")
     return architecture.eval()
