@@ -73,8 +73,9 @@ def write_atomic(path: Path, write: Any) -> None:
         raise
 
 
-def save(state: dict[str, Any], path: Path) -> None:
-    """Write a checkpoint; while training (engine/writer.py), a copy of it in the background."""
+def save(state: dict[str, Any], path: Path, settled: frozenset[str] = frozenset()) -> None:
+    """Write a checkpoint; while training (engine/writer.py), a copy of it in the background.
+    `settled`: keys whose values no later step changes, written as they are, without a copy."""
     import torch
 
     from easytrain.engine import writer
@@ -83,7 +84,7 @@ def save(state: dict[str, Any], path: Path) -> None:
     if background is None:
         write_atomic(path, lambda file: torch.save(state, file))
         return
-    background.save_state(path, state)
+    background.save_state(path, state, settled)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

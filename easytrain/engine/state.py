@@ -21,6 +21,8 @@ from easytrain.engine.runfolder_checks import TRAINING_STATE, load_into, trainin
 from easytrain.errors import RecipeError, RunFailed
 
 CHECKPOINT_FORMAT = 2
+# a fresh copy of the loop state (its rows copied) and the recipe, which nothing changes
+_SETTLED = frozenset({"state", "recipe"})
 
 
 @dataclass
@@ -81,6 +83,7 @@ def save(
             "recipe": recipe,
         },
         path,
+        _SETTLED,
     )
 
 
