@@ -205,7 +205,12 @@ def tokenized(data: ChatData, tokenizer: Any, model_folder: Path) -> tuple[Any, 
     try:
         import datasets  # noqa: F401
     except ImportError:
-        raise RunFailed(f"data.cache tokenizes through Hugging Face datasets: {EXTRA}") from None
+        raise RunFailed(
+            f"data.cache tokenizes through Hugging Face datasets: {EXTRA} (or set data.cache: "
+            "false to tokenize in memory)"
+        ) from None
+    if not data.path.is_file():  # hashing a FIFO would wait forever
+        raise RunFailed(f"{data.path} is not a regular file (a FIFO, device or socket)")
     folder = cache.cache_dir(data.cache_dir)
     name = entry_name(data, model_folder)
     table = open_entry(folder, name)

@@ -33,6 +33,57 @@ def pack_starts(lengths: np.ndarray, width: int) -> np.ndarray:
     return np.asarray(starts, dtype=np.int64)
 
 
+class TokenColumn:
+    """A list<int32> column of the memory-mapped table as numpy views of its record batches, no
+    copy: a row is a slice of its batch's values. (pyarrow's take on a column of many record
+    batches cost 5 ms for 8 rows; slicing costs microseconds.)"""
+
+    def __init__(self, table: Any, name: str):
+        chunks = table.column(name).chunks
+        self.offsets = [chunk.offsets.to_numpy() for chunk in chunks]
+        self.values = [chunk.values.to_numpy(zero_copy_only=False) for chunk in chunks]
+        sizes = np.asarray([len(chunk) for chunk in chunks], dtype=np.int64)
+        self.starts = np.cumsum(sizes) - sizes
+
+    def lists(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lengths, int64 values one after the other) of the table's rows."""
+        chunk = np.searchsorted(self.starts, rows, side="right") - 1
+        pieces = []
+        for c, i in zip(chunk.tolist(), (rows - self.starts[chunk]).tolist(), strict=True):
+            offsets = self.offsets[c]
+            pieces.append(self.values[c][offsets[i] : offsets[i + 1]])
+        lengths = np.asarray([len(piece) for piece in pieces], dtype=np.int64)
+        values = np.concatenate(pieces) if pieces else np.zeros(0, dtype=np.int32)
+        return lengths, values.astype(np.int64)
+
+
+@dataclass(frozen=True, eq=False)
+class ChatTable:
+    """An entry of the chat cache: its token lists as views, its per-example counts in memory
+    (three small numbers per example: all that splitting, packing and bucketing read)."""
+
+    table: Any  # pyarrow Table over the memory-mapped file
+    input_ids: TokenColumn
+    labels: TokenColumn
+    length: np.ndarray  # tokens of each example
+    answers: np.ndarray  # label tokens of each example
+    lead: np.ndarray  # 1 where an example's first token is a label token
+
+    @classmethod
+    def of(cls, table: Any) -> ChatTable:
+        def numbers(name: str) -> np.ndarray:
+            return table.column(name).to_numpy().astype(np.int64)
+
+        return cls(
+            table,
+            TokenColumn(table, "input_ids"),
+            TokenColumn(table, "labels"),
+            numbers("length"),
+            numbers("answers"),
+            numbers("lead"),
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class ArrowRows:
     """One split's token ids (column input_ids) or labels (column labels), indexed like a
@@ -40,7 +91,7 @@ class ArrowRows:
     (table rows); packed rows give each example its number in the ids' high bits and leave its
     first token out of the labels, as data.chat.pack_rows does."""
 
-    table: Any  # pyarrow Table over the memory-mapped entry
+    source: ChatTable
     column: str  # input_ids | labels
     members: np.ndarray  # int64 table rows, row after row
     starts: np.ndarray  # int64, len(rows) + 1
@@ -69,7 +120,7 @@ class ArrowRows:
 
     def row_lengths(self) -> np.ndarray:
         """Real tokens of each row (from the table's length column: no token is read)."""
-        lengths = self.table.column("length").to_numpy()[self.members].astype(np.int64)
+        lengths = self.source.length[self.members]
         rows = np.repeat(np.arange(len(self)), np.diff(self.starts))
         return np.bincount(rows, weights=lengths, minlength=len(self)).astype(np.int64)
 
@@ -77,8 +128,7 @@ class ArrowRows:
         """Label tokens after each row's first position (what LMLoss.items counts), from the
         answers and lead columns: an example's first token is never a target in a packed row,
         and the first position of any row is none either."""
-        answers = self.table.column("answers").to_numpy().astype(np.int64)
-        counted = answers - self.table.column("lead").to_numpy(zero_copy_only=False)
+        counted = self.source.answers - self.source.lead
         rows = np.repeat(np.arange(len(self)), np.diff(self.starts))
         per_row = np.bincount(rows, weights=counted[self.members], minlength=len(self))
         return torch.from_numpy(per_row.astype(np.int64))
@@ -109,16 +159,11 @@ class ArrowRows:
 
     def rows(self, picked: np.ndarray) -> np.ndarray:
         """The (len(picked), width) array of the rows picked, read from the table."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
         counts = self.starts[picked + 1] - self.starts[picked]
         before = np.cumsum(counts) - counts
         slots = np.repeat(self.starts[picked] - before, counts) + np.arange(int(counts.sum()))
-        taken = self.table.column(self.column).take(pa.array(self.members[slots]))
-        lists = taken.combine_chunks() if taken.num_chunks else pa.array([], taken.type)
-        lengths = pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
-        values = lists.flatten().to_numpy(zero_copy_only=False).astype(np.int64)
+        column = self.source.input_ids if self.column == "input_ids" else self.source.labels
+        lengths, values = column.lists(self.members[slots])
         if self.packed and self.column == "input_ids":  # example number within its row
             number = slots - np.repeat(self.starts[picked], counts)
             values += np.repeat(number, lengths) * SEGMENT

@@ -17,7 +17,7 @@ from easytrain.config.chat import ChatData
 from easytrain.config.hf import HFConfig
 from easytrain.data.bundle import Split
 from easytrain.data.chat import dropped, located, settings, summary
-from easytrain.data.chat_rows import ArrowRows, pack_starts
+from easytrain.data.chat_rows import ArrowRows, ChatTable, pack_starts
 from easytrain.data.frames import row_locator
 from easytrain.data.raw import RawData
 from easytrain.data.split import NAMES, split_indices
@@ -35,17 +35,16 @@ def should_stream(data: ChatData, rows: int, width: int) -> tuple[bool, str]:
 
 
 def _layout(
-    table: Any, data: ChatData, seed: int
+    table: ChatTable, data: ChatData, seed: int
 ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, np.ndarray]]:
     """(kept examples, each split's members, where each of its rows starts): the seeded split
     over the examples with an answer token, the training rows packed if asked."""
-    kept = np.flatnonzero(table.column("answers").to_numpy() > 0)
+    kept = np.flatnonzero(table.answers > 0)
     parts = split_indices(RawData(None, np.zeros(len(kept)), "language_model"), data.split, seed)
     members = {name: kept[parts[name]] for name in NAMES}
     starts = {name: np.arange(len(members[name]) + 1) for name in NAMES}
     if data.packing:
-        lengths = table.column("length").to_numpy()
-        starts["train"] = pack_starts(lengths[members["train"]], data.max_length)
+        starts["train"] = pack_starts(table.length[members["train"]], data.max_length)
     return kept, members, starts
 
 
@@ -54,7 +53,8 @@ def from_cache(data: ChatData, model: HFConfig, tokenizer: Any, seed: int) -> Ra
     from easytrain.data.chat_cache import tokenized
     from easytrain.models.hf_files import model_folder
 
-    table, cache_note = tokenized(data, tokenizer, model_folder(model))
+    arrow, cache_note = tokenized(data, tokenizer, model_folder(model))
+    table = ChatTable.of(arrow)
     where = row_locator(data.path)
     kept, members, starts = _layout(table, data, seed)
 
@@ -78,18 +78,18 @@ def from_cache(data: ChatData, model: HFConfig, tokenizer: Any, seed: int) -> Ra
         y = np.concatenate([labels.rows(np.arange(len(labels))) for _, labels in held])
         raw = RawData(x, y, "language_model")
     raw.description = str(data.path)
-    raw.notes = [*dropped(data, table.num_rows, kept, where), cache_note]
+    raw.notes = [*dropped(data, arrow.num_rows, kept, where), cache_note]
     raw.fixed = {
         "val": np.arange(sizes[0], sizes[0] + sizes[1]),
         "test": np.arange(sizes[0] + sizes[1], sum(sizes)),
     }
     sample = members["val"] if len(members["val"]) else members["train"]
-    prompts = table.column("prompt").take(sample[: data.prompts_to_sample]).to_pylist()
+    prompts = arrow.column("prompt").take(sample[: data.prompts_to_sample]).to_pylist()
     raw.encoding = {"chat": settings(tokenizer, data, model, prompts)}
-    answers = int(table.column("answers").to_numpy()[kept].sum())
+    answers = int(table.answers[kept].sum())
     if data.packing:  # a packed example's first token is no target
-        answers -= int(table.column("lead").to_numpy()[members["train"]].sum())
-    tokens = int(table.column("length").to_numpy()[kept].sum())
+        answers -= int(table.lead[members["train"]].sum())
+    tokens = int(table.length[kept].sum())
     raw.notes.append(
         summary(data, model, tokenizer, len(kept), tokens, answers)
         + (f", packed into {sizes[0]} rows" if data.packing else "")
