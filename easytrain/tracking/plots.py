@@ -29,15 +29,18 @@ MAX_ANNOTATED_CLASSES = 20  # beyond this the confusion matrix shows colours onl
 WORST_IMAGES = 16
 
 
-def _figure(width: float, height: float) -> Figure:
-    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+def _figure(width: float, height: float, constrained: bool = True) -> Figure:
+    """A figure on the Agg canvas. constrained=False leaves the layout to _save's tight bounding
+    box: constrained layout solves for every axes and took 16 small images 0.8 s of 1.2 s."""
+    figure = Figure(figsize=(width, height), dpi=DPI, layout="constrained" if constrained else None)
     FigureCanvasAgg(figure)
     return figure
 
 
-def _save(figure: Figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path, tight: bool = False) -> Path:
     """Atomically, like every file of a run folder: a killed run leaves no half a PNG."""
-    write_atomic(path, lambda file: figure.savefig(file, format="png"))
+    box = "tight" if tight else None
+    write_atomic(path, lambda file: figure.savefig(file, format="png", bbox_inches=box))
     return path
 
 
@@ -89,7 +92,7 @@ def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: list[str], path: 
 
     n = len(classes)
     size = min(4 + 0.45 * n, 24)
-    figure = _figure(size + 1, size)
+    figure = _figure(size + 1, size, constrained=False)
     ax = figure.subplots()
     ConfusionMatrixDisplay.from_predictions(
         y,
@@ -104,7 +107,7 @@ def confusion_matrix(y: np.ndarray, pred: np.ndarray, classes: list[str], path: 
         ax=ax,
     )
     ax.set_title("confusion matrix (test, rows normalised)")
-    return _save(figure, path)
+    return _save(figure, path, tight=True)
 
 
 def roc_pr(y: np.ndarray, positive: np.ndarray, positive_name: str, folder: Path) -> list[Path]:
@@ -178,7 +181,7 @@ def confident_errors(
     images = displayable(np.asarray(x[chosen].cpu()), preprocessing)
     columns = min(4, len(chosen))
     rows = math.ceil(len(chosen) / columns)
-    figure = _figure(2.6 * columns, 2.9 * rows)
+    figure = _figure(2.6 * columns, 2.9 * rows, constrained=False)
     axes = figure.subplots(rows, columns, squeeze=False).ravel()
     for ax, index, image in zip(axes, chosen, images, strict=False):
         if image.shape[-1] == 3:
@@ -193,7 +196,7 @@ def confident_errors(
     for ax in axes[len(chosen) :]:
         ax.set_visible(False)
     figure.suptitle("most confidently wrong (test)")
-    return _save(figure, path)
+    return _save(figure, path, tight=True)
 
 
 def write_all(run_dir: Path, data: DataBundle, predicted: dict[str, Predictions]) -> list[Path]:
