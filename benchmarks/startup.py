@@ -6,7 +6,8 @@
     python -m benchmarks.startup --baseline /tmp/before   # rows for that tree too, interleaved
 
 Times `easytrain --help`, `validate` of a small recipe and of a Hugging Face one, against the
-floor of the interpreter importing typer (or pydantic) and nothing else. Each command runs as
+floors: the interpreter importing typer (or pydantic) and nothing else, and a one-command typer
+program that reads the YAML and validates it with a one-model pydantic class. Each command runs as
 `python -m easytrain …` (and, with --entry-script, through the `easytrain` script pip installs),
 with bytecode caching on, as after `pip install` (one warm-up run each writes the caches). The
 runs are interleaved so that a burst of load elsewhere hits every row alike; the table shows the
@@ -36,9 +37,31 @@ ROWS: dict[str, list[str]] = {
     "easytrain validate recipes/digits.yaml": ["validate", "recipes/digits.yaml"],
     "easytrain validate recipes/text-finetune.yaml": ["validate", "recipes/text-finetune.yaml"],
 }
+# The least a typer command that validates YAML with pydantic costs: one command, one model.
+MINIMAL_VALIDATE = """
+from pathlib import Path
+import typer, yaml
+from pydantic import BaseModel
+
+class Recipe(BaseModel):
+    name: str
+    seed: int = 0
+
+def validate(recipe: Path, overrides: list[str] | None = None) -> None:
+    data = yaml.safe_load(recipe.read_text())
+    print(yaml.safe_dump(Recipe.model_validate({"name": data["name"]}).model_dump()))
+
+typer.run(validate)
+"""
 FLOORS: dict[str, list[str]] = {
     'python -c "import typer"': [sys.executable, "-c", "import typer"],
     'python -c "import pydantic"': [sys.executable, "-c", "import pydantic"],
+    "a minimal typer + PyYAML + pydantic validate": [
+        sys.executable,
+        "-c",
+        MINIMAL_VALIDATE,
+        "recipes/digits.yaml",
+    ],
 }
 
 

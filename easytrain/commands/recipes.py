@@ -7,7 +7,13 @@ from typing import Annotated
 
 import typer
 
-from easytrain.commands.common import OverridesArg, RecipeArg, exit_codes, load
+from easytrain.commands.common import (
+    OverridesArg,
+    RecipeArg,
+    exit_codes,
+    load,
+    without_pydantic_plugins,
+)
 from easytrain.errors import RecipeError
 
 
@@ -29,7 +35,7 @@ def validate(
 
 def schema() -> None:
     """Print the JSON Schema of recipes (for editor autocompletion)."""
-    with exit_codes():
+    with exit_codes(), without_pydantic_plugins():
         from easytrain.config.schema import recipe_schema
 
         print(json.dumps(recipe_schema(), indent=2))
