@@ -30,6 +30,7 @@ FUZZ_PER_BASE = int(os.environ.get("EASYTRAIN_IMAGE_FUZZ", "150"))
 COMPARED = int(os.environ.get("EASYTRAIN_IMAGE_FUZZ_COMPARED", "20"))  # forks: ~35 ms each
 
 
+@pytest.mark.slow
 def test_randomly_corrupted_images_decode_or_are_refused_never_crash() -> None:
     """Each base image (PNG rgb/grey/palette/rgba/interlaced, JPEG, WebP, BMP) mutated at random."""
     done = subprocess.run(

@@ -344,6 +344,7 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("fuzz")
 
 
+@pytest.mark.slow
 def test_fuzzed_recipes_validate_or_are_refused_with_a_located_message(workdir: Path) -> None:
     canary = workdir / "canary"
     path = workdir / "fuzz.yaml"
