@@ -15,7 +15,7 @@ from easytrain.engine.distributed import all_sum, from_main, model_state
 from easytrain.engine.setup import Training
 from easytrain.engine.state import LoopState, save
 from easytrain.engine.steps import EpochSums, finite
-from easytrain.metrics.scoring import evaluate_split
+from easytrain.engine.validation import val_scores
 from easytrain.tracking.csvlog import write_metrics_csv
 
 if TYPE_CHECKING:
@@ -42,17 +42,7 @@ def validate(t: Training, state: LoopState, sums: EpochSums, epoch: int) -> dict
         "train_loss": finite(total, epoch, state.step, t.last) / t.loss_items,
     }
     if t.val is not None and (t.world.main or t.sharded):  # sharded: all take part
-        scores = evaluate_split(
-            t.model,
-            t.val.x,
-            t.val.y,
-            task=t.task,
-            loss_fn=t.loss_fn,
-            names=t.metric_names,
-            registry=t.registry,
-            batch_size=_val_batch(t),
-            device=t.device,
-        )
+        scores = val_scores(t, _val_batch(t))
         row |= {f"val_{name}": value for name, value in scores.items()}
     row["lr"] = sums.lr
     row["seconds"] = round(time.perf_counter() - sums.started, 4)

@@ -55,10 +55,21 @@ def _append(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def _same_columns(
+    known: tuple[list[str], int, int] | None, history: list[dict[str, float]]
+) -> bool:
+    """The rows since the last write bring no new column (not walking the whole history each
+    epoch: it grows by a row an epoch)."""
+    if known is None or known[1] > len(history):
+        return False
+    columns = set(known[0])
+    return all(key in columns for row in history[known[1] :] for key in row)
+
+
 def write_metrics_csv(path: Path, history: list[dict[str, float]]) -> None:
     key = path.absolute()
-    columns = _columns(history)
     known = _written.get(key)
+    columns = known[0] if known and _same_columns(known, history) else _columns(history)
     if known and known[0] == columns and known[1] <= len(history) and known[2] == _size(path):
         data = _text(columns, history[known[1] :], header=False)
         try:
