@@ -60,7 +60,9 @@ recipes_app.command("list")(recipes.recipes_list)
 recipes_app.command("copy")(recipes.recipes_copy)
 app.add_typer(recipes_app, name="recipes")
 
-cache_app = typer.Typer(cls=HelpGroup, help="The cache of decoded images and tokenized chats.", no_args_is_help=True)
+cache_app = typer.Typer(
+    cls=HelpGroup, help="The cache of decoded images and tokenized chats.", no_args_is_help=True
+)
 cache_app.command("clear")(cache.cache_clear)
 app.add_typer(cache_app, name="cache")
 light_help(app)  # after every command is registered
