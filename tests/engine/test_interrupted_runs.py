@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from easytrain.errors import ExitCode
-from tests.conftest import easytrain, summary
+from tests.conftest import cli, summary
 from tests.engine.test_resume import start, wait_for
 
 RECIPE = """
@@ -58,7 +58,7 @@ def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_from_scratch(
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert not (out / "checkpoints" / "last.pt").exists()
-    resumed = easytrain("run", str(recipe), "--out", str(out), "--resume")
+    resumed = cli("run", str(recipe), "--out", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     assert "nothing was trained" in resumed.stderr and "from scratch" in resumed.stderr
     assert summary(out)["status"] == "succeeded"
@@ -68,7 +68,7 @@ def test_resume_of_a_run_killed_before_its_first_checkpoint_starts_from_scratch(
 def test_out_that_is_a_file_is_refused_in_one_line(tmp_path: Path) -> None:
     recipe, out = _recipe(tmp_path, 1), tmp_path / "taken.txt"
     out.write_text("mine")
-    done = easytrain("run", str(recipe), "--out", str(out))
+    done = cli("run", str(recipe), "--out", str(out))
     assert done.returncode == ExitCode.BAD_RECIPE, done.stderr
     assert "Traceback" not in done.stderr
     assert f"--out {out} is a file" in done.stderr
