@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import sys
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -64,21 +63,3 @@ def summary(run_dir: Path) -> dict[str, Any]:
 @pytest.fixture
 def recipes() -> Path:
     return RECIPES
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Under `-n 2 --dist loadfile`, xdist hands out the files with the most tests first; the
-    files of a few long tests (kills, resumes, whole runs) then come last and one worker runs
-    them while the other has finished. The order below (the workers' collection) is kept."""
-    if getattr(config.option, "dist", None) == "loadfile":
-        config.option.loadscopereorder = False
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """On an xdist worker: the files with the most `slow` tests first, so that the many quick
-    files are left to fill in at the end and both workers finish together. Each file's tests
-    stay together and in their order (a stable sort on a per-file key)."""
-    if not hasattr(config, "workerinput"):
-        return
-    slow = Counter(item.path for item in items if item.get_closest_marker("slow"))
-    items.sort(key=lambda item: -slow[item.path])
