@@ -50,11 +50,8 @@ class PreprocessStage:
             from easytrain.data.hf_images import preprocess_config
 
             config = preprocess_config(config, encoding)
-        if raw.served is not None:  # read a batch at a time from the source's own files
-            inputs, info = {name: raw.served[name].x for name in NAMES}, {"dtype": "int64"}
-        else:
-            streams = _streams(raw, parts, config, recipe.data, ctx)
-            inputs, info = streams or model_inputs(raw.x, parts, config, codes, in_order)
+        streams = _served(raw) or _streams(raw, parts, config, recipe.data, ctx)
+        inputs, info = streams or model_inputs(raw.x, parts, config, codes, in_order)
         preprocessing: dict = {"input_shape": list(raw.input_shape), "encoding": encoding, **info}
         if raw.task == "regression":
             y_train = raw.y[parts["train"]]
@@ -121,6 +118,14 @@ def _load(ctx: RunContext) -> RawData:
             return chat.load(recipe.data, recipe.model, folder, recipe.seed)  # type: ignore[arg-type]
         return hf_text.load(recipe.data, recipe.model, folder)  # type: ignore[arg-type]
     return ctx.registry.get("data", recipe.data.source).load()(recipe.data)
+
+
+def _served(raw: RawData) -> tuple[dict[str, Any], dict[str, Any]] | None:
+    """The splits' inputs where the source reads them a batch at a time from its own files
+    (chat data from the Arrow cache: data/chat_rows.py), else None."""
+    if raw.served is None:
+        return None
+    return {name: raw.served[name].x for name in NAMES}, {"dtype": "int64"}
 
 
 def _streams(
