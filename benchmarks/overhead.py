@@ -223,12 +223,12 @@ def long_epochs(epochs: int, repeats: int) -> None:
                 )
 
 
-def small_data(epochs: int, repeats: int) -> None:
+def small_data(epochs: int, repeats: int, contenders: list[str]) -> None:
     from benchmarks import smalldata
 
     found: dict[str, list[tuple[float, float]]] = {}
     for _ in range(repeats):
-        for contender in ("hand", "easytrain", "lightning", "keras"):
+        for contender in ["hand", *(c for c in contenders if c != "hand")]:
             if smalldata.installed(contender):
                 found.setdefault(contender, []).append(smalldata.measure(contender, epochs))
     hand_train = min(t for t, _ in found["hand"])
@@ -239,6 +239,8 @@ def small_data(epochs: int, repeats: int) -> None:
     )
     print("| --- | ---: | ---: | ---: | ---: |")
     for contender, name in smalldata.NAMES.items():
+        if contender not in contenders and contender != "hand":
+            continue
         if contender not in found:
             print(f"| {name} | not installed | | | |")
             continue
@@ -255,6 +257,11 @@ def main() -> None:
     parser.add_argument("--small-epochs", type=int, default=200, help="the small-data workload")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--only", choices=["long", "small"], help="one kind of workload")
+    parser.add_argument(
+        "--contenders",
+        default="easytrain,lightning,keras",
+        help="small data: who runs beside the hand-written loop (comma-separated)",
+    )
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -276,7 +283,8 @@ def main() -> None:
         long_epochs(args.epochs, args.repeats)
     if args.only != "long":
         print("\nSmall data (a fresh process each; training = the contender's fit):\n")
-        small_data(args.small_epochs, args.repeats)
+        small_data(args.small_epochs, args.repeats, args.contenders.split(","))
+        print(f"\nload average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
