@@ -33,14 +33,19 @@ if TYPE_CHECKING:
     from easytrain.data.bundle import SplitInputs
 
 
-def packed_inputs(x: torch.Tensor, pad_token_id: int, dtype: torch.dtype) -> dict[str, Any]:
+def packed_inputs(
+    x: torch.Tensor, pad_token_id: int, dtype: torch.dtype, packed: bool | None = None
+) -> dict[str, Any]:
     """The model's keyword inputs for our ids: a 2-D mask, or for packed rows a 4-D additive
-    mask (each token sees its own example's earlier tokens) and restarting positions."""
+    mask (each token sees its own example's earlier tokens) and restarting positions.
+
+    packed: False for data that is never packed; None reads the ids' high bits to tell, which
+    on a GPU waits for it (one sync per batch)."""
     valid = x >= 0
-    ids = torch.where(valid, x % SEGMENT, pad_token_id)
+    ids = torch.where(valid, x if packed is False else x % SEGMENT, pad_token_id)
     if ids.is_meta:
         return {"input_ids": ids}
-    if not bool((x >= SEGMENT).any()):
+    if packed is False or not bool((x >= SEGMENT).any()):
         return {"input_ids": ids, "attention_mask": valid.long()}
     segment = torch.where(valid, x // SEGMENT, -1)
     width = x.shape[1]
@@ -58,15 +63,18 @@ class HFCausalModel(nn.Module):
 
     variable_length = True
 
-    def __init__(self, model: nn.Module, pad_token_id: int, layers: int):
+    def __init__(
+        self, model: nn.Module, pad_token_id: int, layers: int, packed: bool | None = None
+    ):
         super().__init__()
         self.model: Any = model  # a transformers model: get_input_embeddings, generate …
         self.pad_token_id, self.layers = pad_token_id, layers
+        self.packed = packed  # False: rows are never packed (no read-back per batch)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         dtype = self.model.get_input_embeddings().weight.dtype
         dtype = dtype if dtype.is_floating_point else torch.float32
-        return self.model(**packed_inputs(x, self.pad_token_id, dtype)).logits
+        return self.model(**packed_inputs(x, self.pad_token_id, dtype, self.packed)).logits
 
     def layer_depths(self) -> dict[int, int]:
         depths = {}
@@ -148,10 +156,12 @@ def build_causal(
     encoding: dict[str, Any],
     pretrained: bool = True,
     device: torch.device | None = None,
+    packed: bool | None = None,
 ) -> HFCausalModel:
     """The language model, pretrained (or fresh, pretrained=False, to load a checkpoint into),
     then LoRA-wrapped or trained whole as config.trainable says (head: the output layer only).
-    device: the run's (None: the CPU); a quantized base is loaded straight onto it."""
+    device: the run's (None: the CPU); a quantized base is loaded straight onto it. packed:
+    False when the data is never packed (data.packing false), None to tell batch by batch."""
     require()
     from transformers import AutoModelForCausalLM
 
@@ -181,7 +191,7 @@ def build_causal(
     if config.trainable == "lora":
         model = adapt.lora(model, config, "CAUSAL_LM")
     layers = int(getattr(found, "num_hidden_layers", 0) or 0)
-    return HFCausalModel(model, int(encoding.get("pad_token_id", 0)), layers)
+    return HFCausalModel(model, int(encoding.get("pad_token_id", 0)), layers, packed)
 
 
 # export ------------------------------------------------------------------------------------

@@ -74,7 +74,9 @@ def build_model(ctx: RunContext, pretrained: bool = True) -> tuple[nn.Module, Mo
             from easytrain.models.hf_causal import build_causal
 
             chat = data.preprocessing.encoded("chat")
-            return build_causal(config, chat, pretrained, ctx.device), spec
+            # unpacked data: no batch has to be read back to tell (a GPU sync per step)
+            packed = None if getattr(ctx.recipe.data, "packing", False) else False
+            return build_causal(config, chat, pretrained, ctx.device, packed), spec
         image = data.preprocessing.encoding.get("hf_image")
         if image is not None:  # an image classifier (data.hf_images)
             from easytrain.models.hf_image import build_hf_image

@@ -140,3 +140,21 @@ def test_an_accumulated_step_is_the_mean_over_all_its_answer_tokens(
     assert len(epoch_batches(big, epoch=0, first=0)) == 1
     one_batch = step_gradient(big)
     assert largest_difference(accumulated, one_batch) < 1e-5
+
+
+def test_unpacked_data_is_never_read_back_to_tell_packed_rows(recipe: Path, tmp_path: Path) -> None:
+    """data.packing false: the model is told its rows are never packed, so a batch's ids are
+    not read back to the host (on a GPU, one sync a step) and make the inputs a check would."""
+    from easytrain.data.chat import SEGMENT
+    from easytrain.models.hf_causal import inner, packed_inputs
+
+    t = training(recipe, tmp_path / "run")
+    model = inner(t.model)
+    assert model is not None and model.packed is False
+    rows = t.x[:4]
+    told = packed_inputs(rows, 0, torch.float32, packed=False)
+    checked = packed_inputs(rows, 0, torch.float32)
+    assert told.keys() == checked.keys() == {"input_ids", "attention_mask"}
+    assert all(torch.equal(told[k], checked[k]) for k in told)
+    packed_row = torch.tensor([[5, 6, SEGMENT + 7, SEGMENT + 8, -1]])
+    assert packed_inputs(packed_row, 0, torch.float32)["attention_mask"].ndim == 4
