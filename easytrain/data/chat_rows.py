@@ -149,13 +149,19 @@ class ArrowRows:
             ):
                 raise IndexError("ArrowRows take [:, :width] and row indices only")
             return replace(self, width=len(range(*columns.indices(self.width))))
+        if isinstance(index, int | np.integer):  # one row, as a tensor gives it
+            return self[np.asarray([index])][0]
         if isinstance(index, slice):
             picked = np.arange(len(self))[index]
         elif isinstance(index, torch.Tensor):
             picked = index.cpu().numpy()
         else:
             picked = np.asarray(index)
-        return torch.from_numpy(self.rows(picked.astype(np.int64))).to(self.device)
+        picked = picked.astype(np.int64)
+        picked = np.where(picked < 0, picked + len(self), picked)  # from the end, as tensors do
+        if len(picked) and (picked.min() < 0 or picked.max() >= len(self)):
+            raise IndexError(f"index out of range for {len(self)} rows")
+        return torch.from_numpy(self.rows(picked)).to(self.device)
 
     def rows(self, picked: np.ndarray) -> np.ndarray:
         """The (len(picked), width) array of the rows picked, read from the table."""

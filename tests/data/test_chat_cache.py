@@ -75,6 +75,7 @@ def test_rows_from_the_cache_are_the_in_memory_rows(setup, tmp_path: Path, packi
     picked = torch.tensor([3, 0, 2])
     assert torch.equal(train.x[:, :7][picked], ids[:, :7][picked])  # trimmed batches
     assert torch.equal(train.y[picked], labels[picked])
+    assert torch.equal(train.x[-1], ids[-1]) and torch.equal(train.x[1:3], ids[1:3])
     lengths, wanted = token_lengths(train.x), token_lengths(ids)  # the length buckets
     assert (lengths is None and wanted is None) or torch.equal(lengths, wanted)
     assert packing == (wanted is not None)  # these chats are of one length; packed rows vary
