@@ -61,15 +61,14 @@ def trimmed(
     x: torch.Tensor, lengths: torch.Tensor, indices: list[torch.Tensor]
 ) -> Iterator[torch.Tensor]:
     """Each batch's rows cut to the batch's longest text (the widths are read before the loop).
-    On the CPU, freed memory goes back to the system before each batch larger than those before
-    it, so batches of other shapes do not grow the heap (engine/heap.py)."""
+    On the CPU, the last batch's freed memory goes back to the system before each batch, so
+    batches of other shapes do not grow the heap (engine/heap.py)."""
     widths = [max(int(lengths[i.cpu()].max()), 1) if len(i) else 1 for i in indices]
-    grows = heap.records([len(i) * w for i, w in zip(indices, widths, strict=True)])
     on_cpu = x.device.type == "cpu"
 
     def batches() -> Iterator[torch.Tensor]:
-        for i, width, larger in zip(indices, widths, grows, strict=True):
-            if larger and on_cpu:
+        for i, width in zip(indices, widths, strict=True):
+            if on_cpu:
                 heap.release()
             yield x[:, :width][i]
 
