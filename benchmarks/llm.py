@@ -10,14 +10,18 @@ lr 2e-4, batch 8, one pass, labels on the answer tokens only (the prompt's are -
   each batch padded to its longest chat (DataCollatorForSeq2Seq), a peft model;
 - Trainer: the same data and collator through transformers' Trainer.
 
-Each runs in a fresh process, so peak memory (ru_maxrss) is its own. tokens/s counts the real
+Each runs in a fresh process, so peak memory (ru_maxrss; on CUDA the process's
+torch.cuda.max_memory_allocated) is its own. tokens/s counts the real
 (non-padding) tokens of the training chats over the training loop's seconds: wall-clock, and
 the main thread's CPU seconds (time.thread_time), which other processes on a shared machine
 barely change; the ratios are of CPU seconds. --rounds N runs every contender N times,
-interleaved, and keeps each one's fastest round.
+interleaved, and keeps each one's fastest round. --device cuda --bf16 runs each on the GPU under
+bf16 autocast (easytrain's `device` and `train.precision: bf16`, torch.autocast in the
+hand-written loop, TrainingArguments(bf16=True)); the clock then waits for the device. Every
+contender loads the weights in the folder's own dtype (from_pretrained's default, dtype "auto").
 
     python -m benchmarks.llm                     # a random-weight tiny Llama, on CPU
-    python -m benchmarks.llm --model DIR --repeat 1 --max-length 512   # a real model (CUDA)
+    python -m benchmarks.llm --device cuda --bf16 --model DIR --repeat 1 --max-length 512
 """
 
 from __future__ import annotations
@@ -67,13 +71,13 @@ def encoded(tokenizer: Any, rows: list, max_length: int) -> list[dict[str, list[
     return found
 
 
-def lora_model(folder: Path) -> Any:
+def lora_model(folder: Path, device: str) -> Any:
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
+    model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto").to(device)
     settings = LoraConfig(task_type="CAUSAL_LM", r=RANK, lora_alpha=2 * RANK, lora_dropout=0.0)
     return get_peft_model(model, settings)
 
@@ -81,14 +85,23 @@ def lora_model(folder: Path) -> Any:
 class Clock:
     """Wall-clock and main-thread CPU seconds of what runs inside `with clock:`, summed."""
 
-    def __init__(self) -> None:
+    def __init__(self, device: str = "cpu") -> None:
         self.seconds = self.cpu_seconds = 0.0
+        self.cuda = device.startswith("cuda")
+
+    def _sync(self) -> None:
+        if self.cuda:  # queued kernels belong to the time of the code that queued them
+            import torch
+
+            torch.cuda.synchronize()
 
     def __enter__(self) -> Clock:
+        self._sync()
         self._wall, self._cpu = time.perf_counter(), time.thread_time()
         return self
 
     def __exit__(self, *_: object) -> None:
+        self._sync()
         self.seconds += time.perf_counter() - self._wall
         self.cpu_seconds += time.thread_time() - self._cpu
 
@@ -96,29 +109,31 @@ class Clock:
         return {"tokens": tokens, "seconds": self.seconds, "cpu_seconds": self.cpu_seconds}
 
 
-def run_hand(folder: Path, repeat: int, max_length: int) -> dict[str, float]:
+def run_hand(folder: Path, repeat: int, max_length: int, device: str, bf16: bool) -> dict:
     import torch
     from torch.utils.data import DataLoader
     from transformers import AutoTokenizer, DataCollatorForSeq2Seq
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
     rows = encoded(tokenizer, chats(repeat), max_length)
-    model = lora_model(folder)
+    model = lora_model(folder, device)
     collate = DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100)
     # a list is a map-style data set (DataLoader's annotation wants a Dataset)
     loader: Any = DataLoader(rows, batch_size=BATCH, shuffle=True, collate_fn=collate)  # type: ignore[arg-type]
     optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=LR)
     model.train()
-    with Clock() as clock:
+    autocast = torch.autocast(device.split(":")[0], dtype=torch.bfloat16, enabled=bf16)
+    with Clock(device) as clock:
         for batch in loader:
-            loss = model(**batch).loss
+            with autocast:
+                loss = model(**{key: value.to(device) for key, value in batch.items()}).loss
             loss.backward()
             optimizer.step()
             optimizer.zero_grad()
     return clock.result(sum(len(r["input_ids"]) for r in rows))
 
 
-def run_trainer(folder: Path, repeat: int, max_length: int) -> dict[str, float]:
+def run_trainer(folder: Path, repeat: int, max_length: int, device: str, bf16: bool) -> dict:
     import datasets
     from transformers import AutoTokenizer, DataCollatorForSeq2Seq, Trainer, TrainingArguments
 
@@ -126,7 +141,7 @@ def run_trainer(folder: Path, repeat: int, max_length: int) -> dict[str, float]:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     rows = encoded(tokenizer, chats(repeat), max_length)
     train = datasets.Dataset.from_list(rows)
-    model = lora_model(folder)
+    model = lora_model(folder, device)
     with tempfile.TemporaryDirectory() as out:
         arguments = TrainingArguments(
             output_dir=out,
@@ -138,20 +153,24 @@ def run_trainer(folder: Path, repeat: int, max_length: int) -> dict[str, float]:
             report_to="none",
             disable_tqdm=True,
             seed=0,
+            bf16=bf16,
+            use_cpu=device == "cpu",
         )
         collate = DataCollatorForSeq2Seq(tokenizer, padding="longest", label_pad_token_id=-100)
         trainer = Trainer(model=model, args=arguments, train_dataset=train, data_collator=collate)
-        with Clock() as clock:
+        with Clock(device) as clock:
             trainer.train()
     return clock.result(sum(len(r["input_ids"]) for r in rows))
 
 
-def run_easytrain(folder: Path, repeat: int, max_length: int, packing: bool) -> dict[str, float]:
+def run_easytrain(
+    folder: Path, repeat: int, max_length: int, packing: bool, device: str, bf16: bool
+) -> dict[str, float]:
     """`easytrain run` through the whole pipeline; the clock runs over its epoch's steps."""
     import easytrain
     from easytrain.engine import loop
 
-    clock, train_epoch = Clock(), loop.train_epoch
+    clock, train_epoch = Clock(device), loop.train_epoch
 
     def timed(*args: Any) -> Any:
         with clock:
@@ -164,12 +183,14 @@ def run_easytrain(folder: Path, repeat: int, max_length: int, packing: bool) -> 
         data.write_text("".join(json.dumps({"messages": c}) + "\n" for c in chats(repeat)))
         recipe = {
             "name": "bench-llm",
+            "device": device,
             "data": {"source": "chat", "path": str(data), "max_length": max_length,
                      "packing": packing, "prompts_to_sample": 0,
                      "split": {"val": 0.0, "test": 0.0}},
             "model": {"type": "hf", "name": str(folder), "trainable": "lora",
                       "lora": {"r": RANK, "alpha": 2 * RANK, "dropout": 0.0}},
             "train": {"epochs": 1, "batch_size": BATCH, "tensorboard": False,
+                      "precision": "bf16" if bf16 else "32",
                       "monitor": "train_loss", "optimizer": {"name": "adamw", "lr": LR,
                                                              "weight_decay": 0.0}},
             "evaluate": {"plots": False},
@@ -182,20 +203,27 @@ def run_easytrain(folder: Path, repeat: int, max_length: int, packing: bool) -> 
     return clock.result(tokens)
 
 
-def child(name: str, folder: Path, repeat: int, max_length: int) -> None:
+def child(name: str, folder: Path, args: argparse.Namespace) -> None:
+    work, on = (folder, args.repeat, args.max_length), (args.device, args.bf16)
     if name.startswith("easytrain"):
-        result = run_easytrain(folder, repeat, max_length, packing="packed" in name)
+        result = run_easytrain(*work, "packed" in name, *on)
     elif name == "hand-written loop":
-        result = run_hand(folder, repeat, max_length)
+        result = run_hand(*work, *on)
     else:
-        result = run_trainer(folder, repeat, max_length)
-    result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        result = run_trainer(*work, *on)
+    if args.device.startswith("cuda"):
+        import torch
+
+        result["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
+    else:
+        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps(result))
 
 
-def measure(name: str, folder: Path, repeat: int, max_length: int) -> dict | None:
+def measure(name: str, folder: Path, args: argparse.Namespace) -> dict | None:
     command = [sys.executable, "-m", "benchmarks.llm", "--child", name, "--model", str(folder),
-               "--repeat", str(repeat), "--max-length", str(max_length)]  # fmt: skip
+               "--repeat", str(args.repeat), "--max-length", str(args.max_length),
+               "--device", args.device, *(["--bf16"] if args.bf16 else [])]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
     if done.returncode != 0:
         print(f"{name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
@@ -203,7 +231,7 @@ def measure(name: str, folder: Path, repeat: int, max_length: int) -> dict | Non
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def table(results: dict[str, dict | None], clock: str) -> str:
+def table(results: dict[str, dict | None], clock: str, memory: str = "peak memory") -> str:
     """The contenders' rates; the ratios by `clock` ("cpu_seconds" or "seconds")."""
 
     def rate(name: str, key: str) -> float | None:
@@ -212,7 +240,7 @@ def table(results: dict[str, dict | None], clock: str) -> str:
 
     hand, trainer = rate("hand-written loop", clock), rate("Trainer", clock)
     lines = [
-        "| contender | tokens/s | tokens/CPU-s | × hand-written | × Trainer | peak memory |",
+        f"| contender | tokens/s | tokens/CPU-s | × hand-written | × Trainer | {memory} |",
         "| --- | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, found in results.items():
@@ -234,7 +262,7 @@ def fastest(names: list[str], folder: Path, args: argparse.Namespace) -> dict[st
     best: dict[str, dict | None] = dict.fromkeys(names)
     for _ in range(args.rounds):
         for name in names:
-            found = measure(name, folder, args.repeat, args.max_length)
+            found = measure(name, folder, args)
             kept = best[name]
             if found is not None and (kept is None or found["cpu_seconds"] < kept["cpu_seconds"]):
                 best[name] = found
@@ -248,10 +276,12 @@ def main() -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=1, help="runs of each; the fastest counts")
     parser.add_argument("--only", action="append", choices=CONTENDERS, help="repeatable")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--bf16", action="store_true", help="bf16 autocast (CPU or CUDA)")
     parser.add_argument("--child", choices=CONTENDERS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        child(args.child, args.model, args.repeat, args.max_length)
+        child(args.child, args.model, args)
         return
     work = Path(tempfile.gettempdir()) / "et-llm"
     work.mkdir(exist_ok=True)
@@ -259,11 +289,13 @@ def main() -> None:
     results = fastest(args.only or CONTENDERS, folder, args)
     import torch
 
-    cuda = torch.cuda.is_available()  # a GPU's time is not the host's CPU time: wall-clock
+    cuda = args.device.startswith("cuda")  # a GPU's time is not the host's CPU time: wall-clock
     print(f"{folder.name}, {len(chats(args.repeat))} chats, batch {BATCH}, LoRA r {RANK}; "
-          f"torch {torch.__version__}, {torch.get_num_threads()} threads, fastest of "
-          f"{args.rounds}; ratios of {'wall-clock' if cuda else 'CPU'} seconds\n")  # fmt: skip
-    print(table(results, "seconds" if cuda else "cpu_seconds"))
+          f"torch {torch.__version__}, {torch.get_num_threads()} threads, {args.device}"
+          f"{', bf16 autocast' if args.bf16 else ''}, fastest of {args.rounds}; "
+          f"ratios of {'wall-clock' if cuda else 'CPU'} seconds\n")  # fmt: skip
+    memory = "peak CUDA memory (max_memory_allocated)" if cuda else "peak memory (RSS)"
+    print(table(results, "seconds" if cuda else "cpu_seconds", memory))
 
 
 if __name__ == "__main__":
