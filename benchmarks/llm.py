@@ -77,7 +77,8 @@ def lora_model(folder: Path, device: str) -> Any:
     from transformers import AutoModelForCausalLM
 
     torch.manual_seed(0)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype="auto").to(device)
+    model: Any = AutoModelForCausalLM.from_pretrained(folder, dtype="auto")
+    model.to(device)
     settings = LoraConfig(task_type="CAUSAL_LM", r=RANK, lora_alpha=2 * RANK, lora_dropout=0.0)
     return get_peft_model(model, settings)
 
