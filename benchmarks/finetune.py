@@ -362,6 +362,8 @@ def main() -> None:
     cuda = args.device.startswith("cuda")
     memory = "peak CUDA memory (max_memory_allocated)" if cuda else "peak memory (RSS)"
     print(table(results, title, memory))
+    if None in results.values():
+        sys.exit(1)  # a contender failed: its error is above
 
 
 if __name__ == "__main__":

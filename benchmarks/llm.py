@@ -297,6 +297,8 @@ def main() -> None:
           f"ratios of {'wall-clock' if cuda else 'CPU'} seconds\n")  # fmt: skip
     memory = "peak CUDA memory (max_memory_allocated)" if cuda else "peak memory (RSS)"
     print(table(results, "seconds" if cuda else "cpu_seconds", memory))
+    if None in results.values():
+        sys.exit(1)  # a contender failed: its error is above
 
 
 if __name__ == "__main__":
