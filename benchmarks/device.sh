@@ -4,6 +4,10 @@
 # one fails. Everything printed also goes to $OUT/device.log (./device-logs/device.log without
 # $OUT). Installs nothing from a registry: where pydantic or datasets is missing, the wheels in
 # .whl/ (never torch) are unpacked into /tmp/site, without their dependencies, and put on the path.
+# The wheels for a Python 3.12 machine without them (pure Python but pydantic-core), made with
+#     pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
+#         --platform manylinux2014_x86_64 -d .whl pydantic==2.14.4 pydantic-core==2.50.5 \
+#         annotated-types typing-inspection typing-extensions datasets dill multiprocess
 #
 #     bash benchmarks/device.sh
 set -u
