@@ -64,7 +64,7 @@ for name in ("transformers", "peft", "tokenizers", "datasets", "pydantic", "torc
     }
     step 120 "benchmarks.finetune --device cuda --bf16" "$PY" -m benchmarks.finetune \
         --device cuda --bf16 "${minilm[@]}"
-    # no network on a lent GPU machine: no ~0.5B model can be downloaded, so the tiny Llama runs
+    # on a GPU machine without network no ~0.5B model can be downloaded, so the tiny Llama runs
     step 90 "benchmarks.llm --device cuda --bf16 (tiny Llama)" "$PY" -m benchmarks.llm \
         --device cuda --bf16
     echo "=== done $(date -u +%H:%M:%S) UTC; log: $LOG"
