@@ -398,10 +398,10 @@ def test_named_hostile_recipe_is_refused_fast_with_its_line(name: str, workdir: 
     content, expected = NAMED[name]
     path = workdir / "named.yaml"
     path.write_bytes(content)
-    started = time.perf_counter()
+    started = time.process_time()  # CPU, not wall time: a busy machine must not fail it
     outcome, peak = validate_in_process(path, [])
     assert outcome == "refused"
-    assert time.perf_counter() - started < 5 and peak < PEAK_BYTES
+    assert time.process_time() - started < 5 and peak < PEAK_BYTES
     result = CliRunner().invoke(app, ["validate", str(path)])
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert expected in result.stderr, result.stderr
