@@ -29,15 +29,14 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.children import ROOT, peak_mb, run_child
+
 LR, WEIGHT_DECAY, WARMUP = 5e-5, 0.01, 0.1
 WORDS = (  # noqa: SIM905 (a sentence is easier to read than a list of 90 strings)
     "the a film movie story plot cast acting scene music it was is and but very really quite "
@@ -265,15 +264,6 @@ def warm_up() -> None:
     optimizer.step()
 
 
-def peak_mb(device: str) -> float:
-    """The process's peak: CUDA memory allocated on a GPU, the resident set on the CPU."""
-    import torch
-
-    if device.startswith("cuda"):
-        return torch.cuda.max_memory_allocated() / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
 def child(name: str, folder: Path, data: Path, args: argparse.Namespace) -> None:
     warm_up()
     work = (folder, data, args.batch, args.max_length)
@@ -288,15 +278,10 @@ def child(name: str, folder: Path, data: Path, args: argparse.Namespace) -> None
 
 
 def measure(name: str, folder: Path, data: Path, args: argparse.Namespace) -> dict | None:
-    command = [sys.executable, "-m", "benchmarks.finetune", "--child", name, "--folder",
-               str(folder), "--data", str(data), "--batch", str(args.batch),
-               "--max-length", str(args.max_length), "--device", args.device,
-               *(["--bf16"] if args.bf16 else [])]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        print(f"{name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(name, "benchmarks.finetune", ["--child", name, "--folder", str(folder),
+                     "--data", str(data), "--batch", str(args.batch),
+                     "--max-length", str(args.max_length), "--device", args.device,
+                     *(["--bf16"] if args.bf16 else [])])  # fmt: skip
 
 
 def table(results: dict[str, dict | None], title: str, memory: str = "peak memory") -> str:

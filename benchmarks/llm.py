@@ -28,15 +28,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
+from benchmarks.children import ROOT, peak_mb, run_child
+
 LR, BATCH, RANK = 2e-4, 8, 8
 CONTENDERS = ["easytrain, packed", "easytrain, length buckets", "hand-written loop", "Trainer"]
 
@@ -212,24 +211,14 @@ def child(name: str, folder: Path, args: argparse.Namespace) -> None:
         result = run_hand(*work, *on)
     else:
         result = run_trainer(*work, *on)
-    if args.device.startswith("cuda"):
-        import torch
-
-        result["peak_mb"] = torch.cuda.max_memory_allocated() / 2**20
-    else:
-        result["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["peak_mb"] = peak_mb(args.device)
     print(json.dumps(result))
 
 
 def measure(name: str, folder: Path, args: argparse.Namespace) -> dict | None:
-    command = [sys.executable, "-m", "benchmarks.llm", "--child", name, "--model", str(folder),
-               "--repeat", str(args.repeat), "--max-length", str(args.max_length),
-               "--device", args.device, *(["--bf16"] if args.bf16 else [])]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
-    if done.returncode != 0:
-        print(f"{name} failed:\n{done.stderr[-2000:]}", file=sys.stderr)
-        return None
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_child(name, "benchmarks.llm", ["--child", name, "--model", str(folder),
+                     "--repeat", str(args.repeat), "--max-length", str(args.max_length),
+                     "--device", args.device, *(["--bf16"] if args.bf16 else [])])  # fmt: skip
 
 
 def table(results: dict[str, dict | None], clock: str, memory: str = "peak memory") -> str:
