@@ -49,42 +49,74 @@ class _Recording(io.BufferedWriter):
             raise
 
 
-def write_atomic(path: Path, write: Any) -> None:
-    """Call write(file) on a temp file beside path, then move it into place in one step."""
+def write_temp(path: Path, write: Any) -> tuple[str, int]:
+    """Call write(file) on a new temp file beside path; its name and its still open descriptor,
+    for `publish`. On failure nothing is left behind and the previous file at path is untouched."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files are as readable as any
     file = None
     try:
-        with _Recording(io.FileIO(fd, "wb")) as file:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a run's files are as readable as any
+        with _Recording(io.FileIO(fd, "wb", closefd=False)) as file:
             write(file)
             file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
     except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
+        discard(tmp, fd)
         error = exc if isinstance(exc, OSError) else file and file.error
         if error:
-            raise RunFailed(
-                f"cannot write {path}: {error.strerror or error}; "
-                f"the previous {path.name} is untouched"
-            ) from exc
+            raise _cannot_write(path, error) from exc
+        if isinstance(exc, Exception) and not isinstance(exc, RunFailed):
+            raise RunFailed(f"cannot write {path}: {exc}") from exc  # e.g. nothing torch can save
         raise
+    return tmp, fd
 
 
-def save(state: dict[str, Any], path: Path, settled: frozenset[str] = frozenset()) -> None:
-    """Write a checkpoint; while training (engine/writer.py), a copy of it in the background.
-    `settled`: keys whose values no later step changes, written as they are, without a copy."""
+def publish(tmp: str, fd: int, path: Path) -> None:
+    """Make a temp file of `write_temp` durable (fsync) and move it into place in one step."""
+    try:
+        os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except OSError as exc:
+        discard(tmp, fd)
+        raise _cannot_write(path, exc) from exc
+
+
+def write_atomic(path: Path, write: Any) -> None:
+    """Call write(file) on a temp file beside path, then move it into place in one step."""
+    publish(*write_temp(path, write), path)
+
+
+def discard(tmp: str, fd: int) -> None:
+    """A temp file that must not land: closed and removed."""
+    if fd >= 0:
+        os.close(fd)
+    Path(tmp).unlink(missing_ok=True)
+
+
+def _cannot_write(path: Path, error: OSError) -> RunFailed:
+    return RunFailed(
+        f"cannot write {path}: {error.strerror or error}; the previous {path.name} is untouched"
+    )
+
+
+def save(state: dict[str, Any], path: Path) -> None:
+    """Write a checkpoint; while training (engine/writer.py), its fsync and move are left to the
+    background."""
     import torch
 
     from easytrain.engine import writer
 
+    def write(file: Any) -> None:
+        torch.save(state, file)
+
     background = writer.active()
     if background is None:
-        write_atomic(path, lambda file: torch.save(state, file))
-        return
-    background.save_state(path, state, settled)
+        write_atomic(path, write)
+    else:
+        background.write(path, write)
 
 
 def load(path: Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
