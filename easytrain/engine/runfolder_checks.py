@@ -7,12 +7,15 @@ any mix of dicts, lists and tensors. These check the shape each reader relies on
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 from typing import Any
 
-from easytrain.errors import RunFailed
+from easytrain.errors import RecipeError, RunFailed
 
+# last.pt's layout; 3: the history and the recipe as JSON text, Python's RNG state as a tensor
+CHECKPOINT_FORMAT = 3
 MAX_INPUT_VALUES = 100_000_000  # numbers in one example: 400 MB as float32, far above any real one
 TRAINING_STATE: dict[
     str, type | tuple[type, ...]
@@ -20,7 +23,7 @@ TRAINING_STATE: dict[
     "epoch": int,
     "batch": int,
     "step": int,
-    "history": list,
+    "history": str,  # JSON: a list of epoch rows
     "best_value": (float, int, type(None)),
     "best_epoch": (int, type(None)),
     "bad_epochs": int,
@@ -72,10 +75,22 @@ def load_into(model: Any, state: dict[str, Any], path: Path) -> None:
     model.load_state_dict(state)
 
 
+def _json_mapping(text: Any, path: Path, what: str) -> dict[str, Any]:
+    try:
+        found = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        found = None
+    if not isinstance(found, dict):
+        raise _fail(path, f"its {what} is not the JSON text of a mapping")
+    return found
+
+
 def training_checkpoint(saved: Any, path: Path) -> dict[str, Any]:
     """last.pt, before --resume reads it: every entry there, and its state of the right types."""
     if not isinstance(saved, dict):
         raise _fail(path, f"not an easytrain checkpoint (a {type(saved).__name__}, not a mapping)")
+    if saved.get("format") != CHECKPOINT_FORMAT:
+        raise RecipeError(f"--resume: {path} was written by another version of easytrain")
     missing = [key for key in LAST_KEYS if key not in saved]
     if missing:
         raise _fail(path, f"not a whole checkpoint: it has no {', '.join(missing)}")
@@ -87,8 +102,14 @@ def training_checkpoint(saved: Any, path: Path) -> dict[str, Any]:
         value = state.get(name)
         if name not in state or isinstance(value, bool) or not isinstance(value, kind):
             raise _fail(path, f"state.{name} is {value!r}, not what a checkpoint holds")
-    if not all(isinstance(row, dict) for row in state["history"]):
+    try:
+        history = json.loads(state["history"])
+    except ValueError:
+        history = None
+    if not isinstance(history, list) or not all(isinstance(row, dict) for row in history):
         raise _fail(path, "state.history is not a list of epoch rows")
+    state["history"] = history
+    saved["recipe"] = _json_mapping(saved.get("recipe", "{}"), path, "recipe")
     if not isinstance(ranks, list) or not all(
         isinstance(r, dict) and "rng" in r and "loss_sum" in r for r in ranks
     ):

@@ -92,7 +92,7 @@ class Training:
     task: TaskKind
     metric_names: list[str]
     registry: Registry
-    recipe: dict[str, Any]  # the resolved recipe, saved in every checkpoint
+    recipe: str  # the resolved recipe as JSON, saved in every checkpoint
     on_epoch: Callable[[dict[str, float]], None] | None  # easytrain tune: report; may prune
     lengths: torch.Tensor | None = None  # token ids padded with -1: real tokens per row (CPU)
     # a loss that averages over items within examples (label tokens): each example's (CPU)
@@ -209,7 +209,7 @@ def set_up(ctx: RunContext, config: TrainConfig, metric_names: list[str]) -> Tra
         task=data.task,
         metric_names=metric_names,
         registry=ctx.registry,
-        recipe=ctx.recipe.model_dump(mode="json"),
+        recipe=ctx.recipe.model_dump_json(),
         on_epoch=ctx.on_epoch,
         lengths=token_lengths(data.train.x),
         items=_loss_items(loss_fn, y),
