@@ -25,12 +25,14 @@ if TYPE_CHECKING:
 def _val_batch(t: Training) -> int:
     """Examples per validation forward pass: rows of features (tables) in one pass of up to 64 MB
     of inputs, which makes a small split one pass; anything else as many as a training batch,
-    at least 256 (images and token ids: their activations grow far faster than their inputs)."""
+    at least 256 (images and token ids: their activations grow far faster than their inputs);
+    images of up to 1 MB of inputs in all, like digits' 8×8, in one pass too."""
     floor = max(t.batch_size, 256)
     x = t.val.x if t.val is not None else None
-    if isinstance(x, torch.Tensor) and x.ndim == 2 and x.is_floating_point() and len(x):
-        return max(floor, (64 << 20) // (x.shape[1] * x.element_size()))
-    return floor
+    if not isinstance(x, torch.Tensor) or not len(x) or not x.is_floating_point():
+        return floor
+    row = x[0].numel() * x.element_size()
+    return max(floor, (64 << 20 if x.ndim == 2 else 1 << 20) // row)
 
 
 def validate(t: Training, state: LoopState, sums: EpochSums, epoch: int) -> dict[str, float]:

@@ -77,6 +77,7 @@ class Batch:
     index: torch.Tensor  # rows of the split, on the device
     items: int  # loss items in it: examples, or a language model's label tokens
     share: float  # items / the step's items over every process, × processes (DDP averages)
+    steps: bool  # the last batch of its group (train.accumulate): the optimizer steps after it
 
 
 def _shares(t: Training, order: torch.Tensor) -> tuple[list[int], list[float]]:
@@ -110,9 +111,15 @@ def epoch_batches(t: Training, epoch: int, first: int) -> list[Batch]:
         order = rng.epoch_order(t.n, t.seed, epoch, t.draw_weights)
     items, shares = _shares(t, order)
     on_device = order.to(t.device)
+    batches, accumulate = t.batches, t.config.accumulate
     return [
-        Batch(shard(on_device[b * size : (b + 1) * size], t.world), items[b], shares[b])
-        for b in range(first, t.batches)
+        Batch(
+            shard(on_device[b * size : (b + 1) * size], t.world),
+            items[b],
+            shares[b],
+            steps=b + 1 == min((b // accumulate + 1) * accumulate, batches),
+        )
+        for b in range(first, batches)
     ]
 
 
@@ -132,16 +139,11 @@ def _no_sync(forward: torch.nn.Module) -> AbstractContextManager[None]:
     return cast(Callable[[], AbstractContextManager[None]], forward.no_sync)()
 
 
-def batch_backward(
-    t: Training, batch: int, part: Batch, inputs: torch.Tensor, sums: EpochSums
-) -> bool:
-    """Forward and backward pass of one batch; the gradients of a group's batches are summed.
-    True at the last batch of a group, when the optimizer steps."""
-    accumulate = t.config.accumulate
-    last = batch + 1 == min((batch // accumulate + 1) * accumulate, t.batches)
+def batch_backward(t: Training, part: Batch, inputs: torch.Tensor, sums: EpochSums) -> None:
+    """Forward and backward pass of one batch; the gradients of a group's batches are summed."""
     inputs = inputs if t.augment is None else t.augment(inputs)
     # between the steps of a group, DDP need not average gradients yet
-    quiet = t.world.distributed and not last and not t.sharded
+    quiet = t.world.distributed and not part.steps and not t.sharded
     with _no_sync(t.forward) if quiet else contextlib.nullcontext():
         with t.parts.precision.autocast():
             loss = t.loss_fn(t.forward(inputs), t.y[part.index])  # the mean over its items
@@ -149,9 +151,8 @@ def batch_backward(
         # of 1 × 64, and a batch of 3 answer tokens counts 1/100 of one of 300
         share = part.share
         t.parts.precision.backward(loss if share == 1.0 else loss * share)
-    sums.loss_sum += loss.detach().float() * part.items
+    sums.loss_sum.add_(loss.detach(), alpha=part.items)
     sums.seen += part.items
-    return last
 
 
 def optimizer_step(t: Training, state: LoopState) -> float:
@@ -204,7 +205,8 @@ def train_epoch(
     batches = epoch_batches(t, epoch, state.batch)
     served = batch_inputs(t, batches)
     for batch, part in enumerate(batches, start=state.batch):
-        if batch_backward(t, batch, part, next(served), sums):
+        batch_backward(t, part, next(served), sums)
+        if part.steps:
             sums.lr = optimizer_step(t, state)
             after_step(t, state, sums, epoch, batch, stop)
     return sums

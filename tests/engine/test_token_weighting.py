@@ -89,8 +89,8 @@ def step_gradient(t: Training) -> dict[str, torch.Tensor]:
     batches = epoch_batches(t, epoch=0, first=0)
     served = batch_inputs(t, batches)
     sums = start_epoch(t, 0, 0.0)
-    for batch, part in enumerate(batches[: t.config.accumulate]):
-        batch_backward(t, batch, part, next(served), sums)
+    for part in batches[: t.config.accumulate]:
+        batch_backward(t, part, next(served), sums)
     return {n: p.grad.clone() for n, p in t.model.named_parameters() if p.grad is not None}
 
 
