@@ -38,6 +38,8 @@ class LoopState:
     best_value: float | None = None
     best_epoch: int | None = None
     bad_epochs: int = 0  # epochs since the monitored value last improved
+    # not saved: the JSON text of each row of the history, encoded once (rows never change)
+    encoded_rows: list[str] = field(default_factory=list, repr=False, compare=False)
 
 
 @dataclass
@@ -55,9 +57,12 @@ def _as_dict(state: LoopState) -> dict[str, Any]:
     """LoopState's fields as a checkpoint holds them (no deep copy like dataclasses.asdict: the
     file is written at once). The history is one JSON text: pickled row by row, its thousands of
     numbers made each checkpoint of a 200-epoch run milliseconds slower. JSON keeps every float
-    exactly, NaN and infinities included."""
-    found = {f.name: getattr(state, f.name) for f in fields(state)}
-    found["history"] = json.dumps(state.history)
+    exactly, NaN and infinities included. Each row is encoded once: the whole history each time
+    grew to 0.4 ms a checkpoint at 200 epochs."""
+    found = {f.name: getattr(state, f.name) for f in fields(state) if f.name != "encoded_rows"}
+    rows = state.encoded_rows
+    rows.extend(json.dumps(row) for row in state.history[len(rows) :])
+    found["history"] = f"[{', '.join(rows)}]"
     return found
 
 
