@@ -46,7 +46,7 @@ def capture() -> dict[str, Any]:
 
 def restore(state: dict[str, Any]) -> None:
     version, internal, gauss = state["python"]
-    random.setstate((version, tuple(internal.tolist()), gauss))
+    random.setstate((version, tuple(torch.as_tensor(internal).tolist()), gauss))
     kind, keys, pos, has_gauss, cached = state["numpy"]
     np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, cached))
     torch.set_rng_state(state["torch"])

@@ -75,18 +75,18 @@ def load_into(model: Any, state: dict[str, Any], path: Path) -> None:
     model.load_state_dict(state)
 
 
-def _json_mapping(text: Any, path: Path, what: str) -> dict[str, Any]:
+def _decoded(text: Any, kind: type) -> Any:
+    """The value of a JSON text if it is a `kind`, else None."""
     try:
         found = json.loads(text) if isinstance(text, str) else None
     except ValueError:
-        found = None
-    if not isinstance(found, dict):
-        raise _fail(path, f"its {what} is not the JSON text of a mapping")
-    return found
+        return None
+    return found if isinstance(found, kind) else None
 
 
 def training_checkpoint(saved: Any, path: Path) -> dict[str, Any]:
-    """last.pt, before --resume reads it: every entry there, and its state of the right types."""
+    """last.pt, before --resume reads it: every entry there, and its state of the right types;
+    its history and recipe, stored as JSON text, decoded in place."""
     if not isinstance(saved, dict):
         raise _fail(path, f"not an easytrain checkpoint (a {type(saved).__name__}, not a mapping)")
     if saved.get("format") != CHECKPOINT_FORMAT:
@@ -102,14 +102,13 @@ def training_checkpoint(saved: Any, path: Path) -> dict[str, Any]:
         value = state.get(name)
         if name not in state or isinstance(value, bool) or not isinstance(value, kind):
             raise _fail(path, f"state.{name} is {value!r}, not what a checkpoint holds")
-    try:
-        history = json.loads(state["history"])
-    except ValueError:
-        history = None
-    if not isinstance(history, list) or not all(isinstance(row, dict) for row in history):
+    history = _decoded(state["history"], list)
+    if history is None or not all(isinstance(row, dict) for row in history):
         raise _fail(path, "state.history is not a list of epoch rows")
-    state["history"] = history
-    saved["recipe"] = _json_mapping(saved.get("recipe", "{}"), path, "recipe")
+    recipe = _decoded(saved.get("recipe", "{}"), dict)
+    if recipe is None:
+        raise _fail(path, "its recipe is not the JSON text of a mapping")
+    state["history"], saved["recipe"] = history, recipe
     if not isinstance(ranks, list) or not all(
         isinstance(r, dict) and "rng" in r and "loss_sum" in r for r in ranks
     ):

@@ -17,8 +17,11 @@ from pathlib import Path
 
 class TensorBoardLog:
     def __init__(self, folder: Path):
+        from tensorboard.compat.proto.event_pb2 import Event
+        from tensorboard.compat.proto.summary_pb2 import Summary
         from tensorboard.summary.writer.record_writer import RecordWriter
 
+        self._event, self._summary = Event, Summary
         folder.mkdir(parents=True, exist_ok=True)
         # the name TensorBoard's own writer gives a file: its reader looks for this pattern
         name = f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.0"
@@ -27,20 +30,16 @@ class TensorBoardLog:
         self._write(file_version="brain.Event:2")
 
     def _write(self, **fields: object) -> None:
-        from tensorboard.compat.proto.event_pb2 import Event
-
-        self._records.write(Event(wall_time=time.time(), **fields).SerializeToString())
+        self._records.write(self._event(wall_time=time.time(), **fields).SerializeToString())
         self._file.flush()
 
     def epoch(self, row: dict[str, float]) -> None:
-        from tensorboard.compat.proto.summary_pb2 import Summary
-
         values = [
-            Summary.Value(tag=key, simple_value=float(value))
+            self._summary.Value(tag=key, simple_value=float(value))
             for key, value in row.items()
             if key != "epoch"
         ]
-        self._write(step=int(row["epoch"]), summary=Summary(value=values))
+        self._write(step=int(row["epoch"]), summary=self._summary(value=values))
 
     def close(self) -> None:
         self._file.close()
