@@ -69,6 +69,8 @@ CASES: dict[str, tuple[Callable[[Path], None], tuple[str, ...], str, str]] = {
     # name: (damage, command, the file named, words of the reason)
     "last.pt epoch is text": (_pt(LAST, _state("epoch", "two")), RESUME, LAST, "state.epoch"),
     "last.pt history is text": (_pt(LAST, _state("history", "x")), RESUME, LAST, "state.history"),
+    "last.pt history not rows": (_pt(LAST, _state("history", "[1]")), RESUME, LAST, "history"),
+    "last.pt recipe not JSON": (_pt(LAST, _with("recipe", "{seed")), RESUME, LAST, "its recipe"),
     "last.pt without optimizer": (_pt(LAST, _without("optimizer")), RESUME, LAST, "no optimizer"),
     "last.pt without state": (_pt(LAST, _without("state")), RESUME, LAST, "no state"),
     "last.pt is a list": (_pt(LAST, lambda _: [1, 2]), RESUME, LAST, "not a mapping"),
@@ -239,6 +241,7 @@ def test_a_read_only_run_folder_is_said_before_any_work(
     done = _read_only(run, *(part.replace("RUN", str(run)) for part in command))
     assert done.returncode == ExitCode.RUN_FAILED, done.stderr
     assert "Traceback" not in done.stderr
+    tally.record("damaged run folder: checkpoints/last.pt of another format", "exit 2, refused")
     assert f"error: {run} is not writable (Read-only file system)" in done.stderr, done.stderr
     for work in ("test:", "export:", "epoch 3", "report →"):  # refused before working
         assert work not in done.stderr, done.stderr
@@ -246,3 +249,16 @@ def test_a_read_only_run_folder_is_said_before_any_work(
         "damaged run folder: mounted read-only (evaluate, report, export, --resume)",
         f"exit {done.returncode}, before any work",
     )
+
+
+def test_a_checkpoint_of_another_format_is_refused_before_any_work(
+    finished_run: Path, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(finished_run, run)
+    _pt(LAST, _with("format", 2))(run)  # what the previous version wrote
+    done = cli(*(part.replace("RUN", str(run)) for part in RESUME))
+    assert done.returncode == ExitCode.BAD_RECIPE, done.stderr
+    assert f"{run / LAST} was written by another version of easytrain" in done.stderr
+    assert "Traceback" not in done.stderr
+    tally.record("damaged run folder: checkpoints/last.pt of another format", "exit 2, refused")
